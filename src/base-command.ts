@@ -1,0 +1,169 @@
+import {Command, Flags} from '@oclif/core'
+
+import {loadConfig} from './config/load.js'
+import {ExitCode, PartialFailureError, UsageError, WolphinError} from './errors.js'
+import type {EventSink} from './project/events.js'
+import {Project} from './project/project.js'
+import {type Selector, selectorFromFlags} from './selectors/index.js'
+
+export const globalFlags = {
+  config: Flags.string({
+    char: 'c',
+    summary: 'Config file; repeat to layer files, later ones override earlier ones.',
+    multiple: true,
+    helpGroup: 'GLOBAL',
+  }),
+  project: Flags.string({char: 'p', summary: 'Project name (overrides the config).', helpGroup: 'GLOBAL'}),
+  region: Flags.string({summary: 'AWS region (overrides the config and AWS_REGION).', helpGroup: 'GLOBAL'}),
+  profile: Flags.string({
+    summary: 'AWS profile from ~/.aws/config.',
+    helpGroup: 'GLOBAL',
+    env: 'AWS_PROFILE',
+  }),
+  yes: Flags.boolean({
+    char: 'y',
+    summary: 'Do not ask for confirmation.',
+    helpGroup: 'GLOBAL',
+    default: false,
+  }),
+}
+
+export const selectionFlags = {
+  instances: Flags.string({
+    char: 'i',
+    summary: 'Slot numbers and ranges, like 1,3,5-7.',
+    helpGroup: 'SELECTION',
+  }),
+  state: Flags.string({
+    summary: 'Only instances in these states, like running,stopped.',
+    helpGroup: 'SELECTION',
+  }),
+  tag: Flags.string({
+    summary: 'Only instances with this tag, KEY=VALUE; repeatable.',
+    multiple: true,
+    helpGroup: 'SELECTION',
+  }),
+  selector: Flags.string({
+    summary: 'A module exporting a Selector (select(instances) => instances).',
+    helpGroup: 'SELECTION',
+  }),
+}
+
+export const mutatingFlags = {
+  'dry-run': Flags.boolean({summary: 'Print the plan and change nothing.', default: false}),
+  wait: Flags.boolean({
+    summary: 'Wait until the instances reach their target state.',
+    default: true,
+    allowNo: true,
+  }),
+}
+
+type GlobalFlagValues = {config?: string[]; project?: string; region?: string; profile?: string; yes: boolean}
+type SelectionFlagValues = {
+  instances?: string
+  state?: string
+  tag?: string[]
+  selector?: string
+  outdated?: boolean
+}
+
+/**
+ * The one place that loads config, builds the project and maps every error to an exit code, with
+ * or without --json.
+ */
+export abstract class BaseCommand extends Command {
+  static enableJsonFlag = true
+  static baseFlags = globalFlags
+
+  private finishProgress: (() => Promise<void>) | null = null
+
+  protected async openProject(
+    flags: GlobalFlagValues,
+    opts: {requireAmi?: boolean; onEvent?: EventSink} = {},
+  ): Promise<Project> {
+    const {config} = await loadConfig({
+      files: flags.config,
+      project: flags.project,
+      region: flags.region,
+      requireAmi: opts.requireAmi,
+    })
+    return new Project(config, {
+      aws: {region: flags.region ?? config.region, profile: flags.profile},
+      onEvent: opts.onEvent,
+    })
+  }
+
+  protected async selection(flags: SelectionFlagValues): Promise<Selector | null> {
+    return selectorFromFlags(flags)
+  }
+
+  /** Progress for long work: listr2 on a terminal, timestamped lines otherwise, quiet under --json. */
+  protected async progress(): Promise<EventSink> {
+    const {createProgress} = await import('./ui/progress.js')
+    const p = await createProgress({json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY)})
+    this.finishProgress = p.finish
+    return p.onEvent
+  }
+
+  /** Destructive work on a whole project: ask on a terminal, demand --yes otherwise. */
+  protected async confirm(question: string, yes: boolean): Promise<void> {
+    if (yes) return
+    if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
+      throw new UsageError(`${question} Refusing without confirmation: pass --yes (or narrow the selection).`)
+    }
+    const {createInterface} = await import('node:readline/promises')
+    const rl = createInterface({input: process.stdin, output: process.stderr})
+    const answer = await rl.question(`${question} [y/N] `)
+    rl.close()
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('aborted: not confirmed')
+  }
+
+  protected async finally(err: Error | undefined): Promise<unknown> {
+    if (this.finishProgress) await this.finishProgress().catch(() => {})
+    return super.finally(err)
+  }
+
+  protected async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<unknown> {
+    if (this.finishProgress) {
+      await this.finishProgress().catch(() => {})
+      this.finishProgress = null
+    }
+    // oclif's own exits (help, version, this.exit) pass through untouched.
+    if (
+      err.oclif?.exit !== undefined &&
+      !(err instanceof WolphinError) &&
+      err.constructor?.name === 'ExitError'
+    )
+      throw err
+    const code =
+      err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
+    const message = oneLine(err.message)
+    if (this.jsonEnabled()) {
+      const body: Record<string, unknown> = {
+        error: {
+          code: err instanceof WolphinError ? err.code : code === 2 ? 'USAGE' : 'ERROR',
+          message,
+          exitCode: code,
+        },
+      }
+      if (err instanceof PartialFailureError) {
+        ;(body.error as Record<string, unknown>).failures = err.failures
+        if (err.result && typeof err.result === 'object') Object.assign(body, err.result)
+      }
+      this.logJson(body)
+    } else {
+      process.stderr.write(`wolphin: error: ${message}\n`)
+      if (err instanceof PartialFailureError)
+        for (const f of err.failures)
+          process.stderr.write(`  ${f.id}${f.name ? ` (${f.name})` : ''}: ${f.reason}\n`)
+      if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
+    }
+    this.exit(code)
+  }
+}
+
+function oneLine(s: string): string {
+  const first = s.split('\n').find((l) => l.trim() !== '') ?? s
+  // oclif prefixes parse errors with their own headings; keep the first meaningful line.
+  return first.replace(/\s+/g, ' ').trim()
+}

@@ -1,0 +1,25 @@
+import {BaseCommand, mutatingFlags} from '../base-command.js'
+import type {OperationResult} from '../project/project.js'
+import {operationText} from '../ui/render.js'
+
+export default class Create extends BaseCommand {
+  static summary = 'Converge the project to count.min..count.max healthy instances.'
+  static description = `Starts stopped members, launches what is missing into the lowest free slots, and terminates the
+highest slots above count.max. Idempotent: a second run changes nothing.`
+  static examples = [
+    '<%= config.bin %> create',
+    '<%= config.bin %> create -c wolphin.yaml -c ci-overrides.yaml',
+    '<%= config.bin %> create --dry-run',
+    '<%= config.bin %> create --json --no-wait',
+  ]
+  static flags = {...mutatingFlags}
+
+  async run(): Promise<OperationResult> {
+    const {flags} = await this.parse(Create)
+    const onEvent = await this.progress()
+    const project = await this.openProject(flags, {requireAmi: true, onEvent})
+    const result = await project.create({dryRun: flags['dry-run'], wait: flags.wait})
+    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    return result
+  }
+}

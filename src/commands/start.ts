@@ -1,0 +1,24 @@
+import {BaseCommand, mutatingFlags, selectionFlags} from '../base-command.js'
+import type {OperationResult} from '../project/project.js'
+import {operationText} from '../ui/render.js'
+
+export default class Start extends BaseCommand {
+  static summary = 'Start the stopped instances of the selection.'
+  static examples = [
+    '<%= config.bin %> start',
+    '<%= config.bin %> start -i 2,4-5',
+    '<%= config.bin %> start --state stopped --tag role=loadgen',
+  ]
+  static flags = {...selectionFlags, ...mutatingFlags}
+
+  async run(): Promise<OperationResult> {
+    const {flags} = await this.parse(Start)
+    const selector = await this.selection(flags)
+
+    const onEvent = await this.progress()
+    const project = await this.openProject(flags, {onEvent})
+    const result = await project.start(selector, {dryRun: flags['dry-run'], wait: flags.wait})
+    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    return result
+  }
+}

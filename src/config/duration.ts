@@ -1,0 +1,34 @@
+const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+
+/**
+ * Parses a duration such as `30s`, `15m`, `8h`, `3d`, `1h30m` or a bare number of seconds.
+ * Returns milliseconds, or null when the text is not a duration.
+ */
+export function parseDuration(text: string | number): number | null {
+  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : null
+  const t = text.trim()
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy
+  let total = 0
+  let matched = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(t)) !== null) {
+    total += Number(m[1]) * UNITS[m[2]]
+    matched = re.lastIndex
+  }
+  if (matched === 0 || matched !== t.length) return null
+  return total
+}
+
+export function formatDuration(ms: number): string {
+  const neg = ms < 0
+  let s = Math.floor(Math.abs(ms) / 1000)
+  const d = Math.floor(s / 86400)
+  s -= d * 86400
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  s -= m * 60
+  const parts = d ? [`${d}d`, `${h}h`] : h ? [`${h}h`, `${m}m`] : m ? [`${m}m`, `${s}s`] : [`${s}s`]
+  return (neg ? '-' : '') + parts.filter((p, i) => i === 0 || !p.startsWith('0')).join('')
+}

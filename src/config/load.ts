@@ -1,0 +1,262 @@
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {ZodError} from 'zod'
+
+import {ConfigError} from '../errors.js'
+import {looksLegacy, parseLegacy} from './legacy.js'
+import {type ConfigFile, DEFAULTS, fileSchema, type ResolvedConfig} from './schema.js'
+import {parseDuration} from './duration.js'
+
+export const SEARCH_PLACES = [
+  'wolphin.yaml',
+  'wolphin.yml',
+  'wolphin.json',
+  '.wolphinrc',
+  '.wolphinrc.yaml',
+  '.wolphinrc.yml',
+  '.wolphinrc.json',
+  'package.json',
+]
+
+export interface LoadConfigOptions {
+  /** Explicit config files, later ones overriding earlier ones. Without them, discovery from `cwd`. */
+  files?: string[]
+  cwd?: string
+  /** Overrides from flags. */
+  project?: string
+  region?: string
+  /** Config given in code (library use); layered over the files. */
+  inline?: ConfigFile
+  /** Fail unless `ami` is set: create and revert need it. */
+  requireAmi?: boolean
+}
+
+export interface LoadedConfig {
+  config: ResolvedConfig
+  /** For each top-level field: the file it came from, `flag`, `inline` or `default`. */
+  sources: Record<string, string>
+  files: string[]
+}
+
+/** Formats the first zod issue as `file: field "a.b": message`. */
+function zodMessage(file: string, err: ZodError): string {
+  const issue = err.issues[0]
+  const field = issue.path.map(String).join('.')
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as {keys: string[]}).keys
+    const where = field ? ` in "${field}"` : ''
+    return `${file}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${where}`
+  }
+  let msg = issue.message
+  if (issue.code === 'invalid_union') msg = unionMessage(field)
+  return `${file}: field "${field || '(root)'}": ${msg}`
+}
+
+function unionMessage(field: string): string {
+  if (field === 'count') return 'expected a whole number >= 1 or {min, max}'
+  if (field === 'subnet' || field === 'availabilityZone') return 'expected a string or a list of strings'
+  return 'invalid value'
+}
+
+export async function parseConfigText(text: string, file: string): Promise<ConfigFile> {
+  const base = path.basename(file)
+  let data: unknown
+  if (base === 'package.json') {
+    try {
+      data = (JSON.parse(text) as {wolphin?: unknown}).wolphin
+    } catch (e) {
+      throw new ConfigError(`${file}: malformed JSON: ${(e as Error).message.split('\n')[0]}`)
+    }
+    if (data === undefined) return {}
+  } else if (looksLegacy(text)) {
+    return validateFile(parseLegacy(text, file), file)
+  } else {
+    const {parse} = await import('yaml')
+    try {
+      data = parse(text, {prettyErrors: false})
+    } catch (e) {
+      const first = (e as Error).message.split('\n')[0]
+      throw new ConfigError(`${file}: malformed YAML: ${first}`)
+    }
+  }
+  if (data === null || data === undefined) return {}
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(
+      `${file}: expected a mapping of fields (like "project: loadgen"), got ${Array.isArray(data) ? 'a list' : typeof data}`,
+    )
+  }
+  return validateFile(data, file)
+}
+
+function validateFile(data: unknown, file: string): ConfigFile {
+  const r = fileSchema.safeParse(data)
+  if (!r.success) throw new ConfigError(zodMessage(file, r.error))
+  return data as ConfigFile
+}
+
+async function readConfigFile(file: string): Promise<ConfigFile> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (e as Error).message
+    throw new ConfigError(`${file}: cannot read config file (${why})`)
+  }
+  return parseConfigText(text, file)
+}
+
+async function discover(cwd: string): Promise<string | null> {
+  const {cosmiconfig} = await import('cosmiconfig')
+  const explorer = cosmiconfig('wolphin', {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'none',
+    // We parse ourselves so every file gets the same legacy detection and error messages.
+    loaders: {'.yaml': rawLoader, '.yml': rawLoader, '.json': rawLoader, noExt: rawLoader},
+  })
+  const found = await explorer.search(cwd)
+  return found && !found.isEmpty ? found.filepath : null
+}
+
+// cosmiconfig needs a non-undefined result to count a file as found; we only want its path.
+function rawLoader(filepath: string, content: string): unknown {
+  if (path.basename(filepath) === 'package.json') {
+    try {
+      return (JSON.parse(content) as {wolphin?: unknown}).wolphin ?? null
+    } catch {
+      return {}
+    }
+  }
+  return content.trim() === '' ? null : {}
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function mergeInto(target: Record<string, unknown>, src: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(src)) {
+    if (v === undefined) continue
+    if (isPlainObject(v) && isPlainObject(target[k]) && k !== 'count')
+      mergeInto(target[k] as Record<string, unknown>, v)
+    else target[k] = isPlainObject(v) ? structuredClone(v) : v
+  }
+}
+
+const list = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v]
+
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = opts.cwd ?? process.cwd()
+  let files = (opts.files ?? []).map((f) => path.resolve(cwd, f))
+  if (files.length === 0 && !opts.inline) {
+    const found = await discover(cwd)
+    if (!found) {
+      throw new ConfigError(
+        `no config found in ${cwd} (looked for wolphin.yaml, .wolphinrc*, package.json#wolphin); pass -c FILE or run "wolphin init"`,
+      )
+    }
+    files = [found]
+  }
+  const merged: Record<string, unknown> = {}
+  const sources: Record<string, string> = {}
+  const layer = (data: Record<string, unknown>, source: string) => {
+    mergeInto(merged, data)
+    for (const k of Object.keys(data)) if (data[k] !== undefined) sources[k] = source
+  }
+  for (const f of files)
+    layer((await readConfigFile(f)) as Record<string, unknown>, path.relative(cwd, f) || f)
+  if (opts.inline) layer(validateFile(opts.inline, 'inline config') as Record<string, unknown>, 'inline')
+  if (opts.project !== undefined) {
+    validateFile({project: opts.project}, '--project')
+    layer({project: opts.project}, 'flag')
+  }
+  if (opts.region !== undefined) {
+    validateFile({region: opts.region}, '--region')
+    layer({region: opts.region}, 'flag')
+  }
+  const config = resolve(merged as ConfigFile, sources, files)
+  if (opts.requireAmi && !config.ami) {
+    throw new ConfigError(
+      `${sourceOf('ami', sources, files)}: field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)`,
+    )
+  }
+  for (const k of Object.keys(DEFAULTS)) sources[k] ??= 'default'
+  return {config, sources, files}
+}
+
+function sourceOf(field: string, sources: Record<string, string>, files: string[]): string {
+  return sources[field] ?? (files.length ? files.map((f) => path.basename(f)).join(', ') : 'config')
+}
+
+function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]): ResolvedConfig {
+  if (!c.project) {
+    throw new ConfigError(
+      `${sourceOf('project', sources, files)}: field "project" is required (expected a name like "loadgen"; or pass --project)`,
+    )
+  }
+  const count =
+    typeof c.count === 'number'
+      ? {min: c.count, max: c.count}
+      : (c.count ?? {min: DEFAULTS.count, max: DEFAULTS.count})
+  if (count.min > count.max) {
+    throw new ConfigError(
+      `${sourceOf('count', sources, files)}: field "count": min (${count.min}) is greater than max (${count.max}); expected min <= max`,
+    )
+  }
+  const wait = {
+    timeout: DEFAULTS.wait.timeout,
+    interval: DEFAULTS.wait.interval,
+    ...(c.wait as {timeout?: number; interval?: number}),
+  }
+  // Values that went through the file schema are still raw here; normalise durations.
+  wait.timeout = parseDuration(wait.timeout)! / 1000
+  wait.interval = parseDuration(wait.interval)! / 1000
+  const s = c.ssh
+  return {
+    project: c.project,
+    email: c.email,
+    region: c.region,
+    ami: c.ami,
+    instanceType: c.instanceType ?? DEFAULTS.instanceType,
+    keyName: c.keyName,
+    securityGroups: c.securityGroups ?? [],
+    subnets: list(c.subnet),
+    availabilityZones: list(c.availabilityZone),
+    count,
+    user: c.user ?? DEFAULTS.user,
+    ssh: s
+      ? {
+          key: s.key,
+          port: s.port ?? DEFAULTS.ssh.port,
+          address: s.address ?? DEFAULTS.ssh.address,
+          hostKeys: s.hostKeys ?? DEFAULTS.ssh.hostKeys,
+          knownHostsFile: s.knownHostsFile,
+          concurrency: s.concurrency ?? DEFAULTS.ssh.concurrency,
+          connectTimeout:
+            s.connectTimeout !== undefined
+              ? parseDuration(s.connectTimeout)! / 1000
+              : DEFAULTS.ssh.connectTimeout,
+          bastion: s.bastion,
+        }
+      : undefined,
+    wait,
+    tags: c.tags ?? {},
+    userData: c.userData,
+    iamInstanceProfile: c.iamInstanceProfile,
+    imdsv2: c.imdsv2 ?? DEFAULTS.imdsv2,
+    lease: c.lease !== undefined ? parseDuration(c.lease)! : undefined,
+    maxLease: c.maxLease !== undefined ? parseDuration(c.maxLease)! : undefined,
+    market: c.market ?? DEFAULTS.market,
+    maxPrice: c.maxPrice !== undefined ? String(c.maxPrice) : undefined,
+    maxAttempts: c.maxAttempts ?? DEFAULTS.maxAttempts,
+  }
+}

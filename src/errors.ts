@@ -1,0 +1,88 @@
+/**
+ * Typed errors of wolphin. Every error the core raises is a WolphinError with a stable `code`
+ * and the exit code the CLI maps it to; the CLI has one catch that relies on nothing else.
+ */
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  Partial: 3,
+  Interrupted: 130,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export class WolphinError extends Error {
+  readonly code: string
+  readonly exitCode: number
+  constructor(message: string, code = 'WOLPHIN_ERROR', exitCode: number = ExitCode.Failure) {
+    super(message)
+    this.name = new.target.name
+    this.code = code
+    this.exitCode = exitCode
+  }
+}
+
+/** Bad config: a file that cannot be read or parsed, or a field that fails validation. */
+export class ConfigError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'CONFIG_INVALID', ExitCode.Usage)
+  }
+}
+
+/** Bad flags or arguments. */
+export class UsageError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'USAGE', ExitCode.Usage)
+  }
+}
+
+/** A selector that cannot be parsed or a selector module that cannot be loaded. */
+export class SelectorError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'SELECTOR_INVALID', ExitCode.Usage)
+  }
+}
+
+/** An AWS call failed in a way the user has to act on; `awsCode` is EC2's own error code. */
+export class AwsError extends WolphinError {
+  readonly awsCode: string
+  constructor(message: string, code: string, awsCode: string) {
+    super(message, code, ExitCode.Failure)
+    this.awsCode = awsCode
+  }
+}
+
+export class CredentialsError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'CREDENTIALS_MISSING', ExitCode.Failure)
+  }
+}
+
+export class WaitTimeoutError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'WAIT_TIMEOUT', ExitCode.Failure)
+  }
+}
+
+export interface TargetFailure {
+  id: string
+  name?: string
+  reason: string
+}
+
+/** Some targets failed, the rest were done. */
+export class PartialFailureError extends WolphinError {
+  readonly failures: TargetFailure[]
+  readonly result: unknown
+  constructor(message: string, failures: TargetFailure[], result?: unknown) {
+    super(message, 'PARTIAL_FAILURE', ExitCode.Partial)
+    this.failures = failures
+    this.result = result
+  }
+}
+
+export class InterruptedError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'INTERRUPTED', ExitCode.Interrupted)
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * wolphin's programmatic API. Nothing here loads oclif, listr2 or cli-table3; the AWS SDK is loaded
+ * on the first call that needs it.
+ */
+export {Project} from './project/project.js'
+export type {
+  OperationOptions,
+  OperationResult,
+  PlanJson,
+  ProjectOptions,
+  StatusResult,
+} from './project/project.js'
+export {loadConfig, parseConfigText} from './config/load.js'
+export type {LoadConfigOptions, LoadedConfig} from './config/load.js'
+export type {ResolvedConfig, ConfigFile} from './config/schema.js'
+export {DEFAULTS} from './config/schema.js'
+export {parseDuration, formatDuration} from './config/duration.js'
+export * from './errors.js'
+export * from './selectors/index.js'
+export type {Instance, InstanceJson, InstanceState} from './project/types.js'
+export {instanceJson, HEALTHY_STATES, TRANSITIONAL_STATES} from './project/types.js'
+export type {ProjectEvent, EventSink} from './project/events.js'
+export type {Ec2Port, LaunchRequest} from './project/ports.js'
+export type {RawInstance} from './project/observe.js'
+export type {Action, Plan} from './project/plan.js'
+export {planCreate, planStart, planStop, planReboot, planTerminate, describeAction} from './project/plan.js'
+export {Tag, projectTagValue, instanceName} from './project/tags.js'
+export {specHash} from './project/spec.js'

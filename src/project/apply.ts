@@ -1,0 +1,233 @@
+import {createHash} from 'node:crypto'
+
+import type {ResolvedConfig} from '../config/schema.js'
+import {PartialFailureError, WaitTimeoutError, WolphinError} from '../errors.js'
+import type {EventSink} from './events.js'
+import {isMember, type RawInstance, resolveSlot} from './observe.js'
+import {type Action, describeAction, type Plan} from './plan.js'
+import type {Ec2Port} from './ports.js'
+import {instanceName, projectTagValue, Tag} from './tags.js'
+
+export interface ApplyContext {
+  port: Ec2Port
+  config: ResolvedConfig
+  spec: string
+  onEvent: EventSink
+  /** The ids and states the plan was made from (part of the launch's idempotency token). */
+  observed: RawInstance[]
+  sleep?: (ms: number) => Promise<void>
+  now?: () => Date
+}
+
+export interface ApplyResult {
+  launched: string[]
+  /** What RunInstances answered, with the launch tags. */
+  launchedRaw: RawInstance[]
+  /** The newest observation of the project, when a wait made one. */
+  lastObservation: RawInstance[] | null
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Tags a launch carries in TagSpecifications: identity, owner, spec, lease, user tags, slot(s). */
+export function launchTags(
+  config: ResolvedConfig,
+  spec: string,
+  slots: number[],
+  now: Date,
+): Record<string, string> {
+  const tags: Record<string, string> = {...config.tags}
+  tags[Tag.Project] = projectTagValue(config.project)
+  if (config.email) tags[Tag.Owner] = config.email
+  tags[Tag.Spec] = spec
+  if (config.lease !== undefined) tags[Tag.ExpiresAt] = new Date(now.getTime() + config.lease).toISOString()
+  if (slots.length === 1) {
+    tags[Tag.Name] = instanceName(config.project, slots[0])
+    tags[Tag.Slot] = String(slots[0])
+  } else {
+    // One RunInstances call tags every instance alike; the AMI launch index picks each one's slot.
+    tags[Tag.Slots] = slots.join(',')
+  }
+  return tags
+}
+
+/**
+ * A deterministic ClientToken: the same plan from the same observed state asks EC2 for the same
+ * launch, so a retried or repeated request cannot launch twice.
+ */
+export function launchToken(project: string, slots: number[], spec: string, observed: RawInstance[]): string {
+  const state = observed
+    .map((i) => `${i.id}:${i.state}`)
+    .sort()
+    .join(',')
+  const h = createHash('sha256')
+    .update(JSON.stringify([project, slots, spec, state]))
+    .digest('hex')
+  return `wolphin-${h.slice(0, 48)}`
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
+    while (next < items.length) await fn(items[next++])
+  })
+  await Promise.all(workers)
+}
+
+export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
+  const sleep = ctx.sleep ?? defaultSleep
+  const now = ctx.now ?? (() => new Date())
+  const produced = new Map<number, string[]>()
+  const done = new Map<number, Promise<void>>()
+  const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null}
+  const byId = new Map(plan.actions.map((a) => [a.id, a]))
+
+  const run = async (a: Action): Promise<void> => {
+    await Promise.all(a.deps.map((d) => done.get(d)!))
+    const message = describeAction(a)
+    ctx.onEvent({type: 'action:start', action: a, message})
+    try {
+      switch (a.kind) {
+        case 'launch': {
+          const raws = await launch(a, ctx, now())
+          const ids = raws.map((r) => r.id)
+          result.launchedRaw.push(...raws)
+          produced.set(a.id, ids)
+          result.launched.push(...ids)
+          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`})
+          return
+        }
+        case 'start':
+          await ctx.port.startInstances(a.ids)
+          break
+        case 'stop':
+          await ctx.port.stopInstances(a.ids)
+          break
+        case 'reboot':
+          await ctx.port.rebootInstances(a.ids)
+          break
+        case 'terminate':
+          await ctx.port.terminateInstances(a.ids)
+          break
+        case 'wait': {
+          const ids = [
+            ...a.ids,
+            ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
+          ]
+          result.lastObservation = await waitFor(ids, a, ctx, sleep)
+          break
+        }
+      }
+      ctx.onEvent({type: 'action:done', action: a, message})
+    } catch (e) {
+      ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})
+      throw e
+    }
+  }
+  // Actions start as soon as their prerequisites are done; independent ones run in parallel.
+  for (const a of plan.actions) done.set(a.id, run(a))
+  const settled = await Promise.allSettled(done.values())
+  const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
+  if (failed) throw failed.reason
+  return result
+}
+
+async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInstance[]> {
+  const c = ctx.config
+  let slots = a.slots ?? []
+  let minCount = a.minCount ?? slots.length
+  const out: RawInstance[] = []
+  // Greedy towards max: EC2 may start fewer than MaxCount (capacity; moto always starts MinCount),
+  // so what is still missing is asked for again, now needing only one. Bounded by the slot count.
+  for (let round = 0; slots.length > 0 && round < (a.slots ?? []).length; round++) {
+    const tags = launchTags(c, ctx.spec, slots, now)
+    let raws: RawInstance[]
+    try {
+      raws = await ctx.port.runInstances({
+        ami: c.ami!,
+        instanceType: c.instanceType,
+        minCount,
+        maxCount: slots.length,
+        tags,
+        clientToken: launchToken(c.project, slots, ctx.spec, ctx.observed),
+        keyName: c.keyName,
+        securityGroups: c.securityGroups,
+        subnet: c.subnets[0],
+        availabilityZone: c.availabilityZones[0],
+        userData: c.userData,
+        iamInstanceProfile: c.iamInstanceProfile,
+        imdsv2: c.imdsv2,
+        spot: c.market === 'on-demand' ? undefined : {maxPrice: c.maxPrice},
+      })
+    } catch (e) {
+      if (round === 0) throw e
+      ctx.onEvent({type: 'warn', message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`})
+      break
+    }
+    if (raws.length === 0) break
+    const filled = new Set<number>()
+    if (slots.length > 1) {
+      // Identity is already in the launch tags; this only writes each instance's readable Name.
+      await mapLimit(raws, 16, async (r) => {
+        const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
+        if (slot === null) return
+        filled.add(slot)
+        await ctx.port.createTags([r.id], {[Tag.Name]: instanceName(c.project, slot), [Tag.Slot]: String(slot)})
+      })
+    } else filled.add(slots[0])
+    out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))
+    slots = slots.filter((s) => !filled.has(s))
+    minCount = 1
+  }
+  return out
+}
+
+function reached(state: string | undefined, until: Action['until']): boolean {
+  if (until === 'terminated') return state === undefined || state === 'terminated'
+  return state === until
+}
+
+/** Polls with one DescribeInstances per round for the whole batch, until every id is there. */
+async function waitFor(
+  ids: string[],
+  a: Action,
+  ctx: ApplyContext,
+  sleep: (ms: number) => Promise<void>,
+): Promise<RawInstance[]> {
+  const deadline = Date.now() + ctx.config.wait.timeout * 1000
+  const tag = projectTagValue(ctx.config.project)
+  for (let round = 0; ; round++) {
+    const seen = (await ctx.port.describeProject(tag)).filter((r) => isMember(r, ctx.config.project))
+    const states = new Map(seen.map((r) => [r.id, r.state]))
+    const pending = ids.filter((id) => !reached(states.get(id), a.until))
+    // Eventual consistency: a just-launched instance may be missing from the first answers.
+    const lost =
+      a.until === 'running'
+        ? pending.filter((id) => ['terminated', 'shutting-down'].includes(states.get(id) ?? ''))
+        : []
+    if (lost.length) {
+      throw new PartialFailureError(
+        `${lost.length} instance(s) went away while waiting for running: ${lost.join(', ')}`,
+        lost.map((id) => ({id, reason: `became ${states.get(id)}`})),
+      )
+    }
+    if (pending.length === 0) return seen
+    ctx.onEvent({
+      type: 'action:progress',
+      action: a,
+      message: `${ids.length - pending.length}/${ids.length} ${a.until}`,
+    })
+    if (Date.now() + ctx.config.wait.interval * 1000 > deadline) {
+      throw new WaitTimeoutError(
+        `timed out after ${ctx.config.wait.timeout}s waiting for ${pending.length} instance(s) to be ${a.until}: ${pending.join(', ')} (raise wait.timeout, or use --no-wait)`,
+      )
+    }
+    await sleep(
+      round === 0 ? Math.min(1000, ctx.config.wait.interval * 1000) : ctx.config.wait.interval * 1000,
+    )
+  }
+}
+
+export function isWolphinError(e: unknown): e is WolphinError {
+  return e instanceof WolphinError
+}

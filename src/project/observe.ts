@@ -1,0 +1,78 @@
+import {type Instance, type InstanceState} from './types.js'
+import {instanceName, projectTagValue, Tag} from './tags.js'
+
+/** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
+export interface RawInstance {
+  id: string
+  state: InstanceState
+  tags: Record<string, string>
+  amiLaunchIndex: number | null
+  publicIp: string | null
+  privateIp: string | null
+  publicDns: string | null
+  privateDns: string | null
+  imageId: string | null
+  instanceType: string | null
+  zone: string | null
+  launchTime: string | null
+  spot: boolean
+}
+
+const SLOT_RE = /^[1-9]\d{0,5}$/
+
+/**
+ * The instance's slot, from the first of: the `wolphin:slot` tag; the `wolphin:slots` list of a
+ * multi-instance launch indexed by the AMI launch index; the Name tag of the original library.
+ */
+export function resolveSlot(raw: RawInstance, project: string): number | null {
+  const t = raw.tags
+  if (t[Tag.Slot] !== undefined) return SLOT_RE.test(t[Tag.Slot]) ? Number(t[Tag.Slot]) : null
+  if (t[Tag.Slots] !== undefined && raw.amiLaunchIndex !== null) {
+    const slots = t[Tag.Slots].split(',')
+    const s = slots[raw.amiLaunchIndex]
+    return s !== undefined && SLOT_RE.test(s) ? Number(s) : null
+  }
+  const prefix = `${projectTagValue(project)}.`
+  const name = t[Tag.Name]
+  if (name?.startsWith(prefix) && SLOT_RE.test(name.slice(prefix.length)))
+    return Number(name.slice(prefix.length))
+  return null
+}
+
+/** True only when the instance's ProjectName tag is exactly ours (EC2's filter is not trusted alone). */
+export function isMember(raw: Pick<RawInstance, 'tags'>, project: string): boolean {
+  return raw.tags[Tag.Project] === projectTagValue(project)
+}
+
+export function toInstance(raw: RawInstance, project: string, currentSpec: string | null): Instance {
+  const slot = resolveSlot(raw, project)
+  const spec = raw.tags[Tag.Spec]
+  return {
+    id: raw.id,
+    name: raw.tags[Tag.Name] ?? (slot !== null ? instanceName(project, slot) : null),
+    slot,
+    state: raw.state,
+    publicIp: raw.publicIp,
+    privateIp: raw.privateIp,
+    publicDns: raw.publicDns,
+    privateDns: raw.privateDns,
+    imageId: raw.imageId,
+    instanceType: raw.instanceType,
+    zone: raw.zone,
+    launchTime: raw.launchTime,
+    owner: raw.tags[Tag.Owner] ?? null,
+    expiresAt: raw.tags[Tag.ExpiresAt] ?? null,
+    // An instance launched before wolphin stamped specs has no tag: it is outdated by definition.
+    outdated: currentSpec !== null && spec !== currentSpec,
+    market: raw.spot ? 'spot' : 'on-demand',
+    tags: raw.tags,
+  }
+}
+
+/** Sorts by slot (unslotted last), then launch time, then id: the order every listing uses. */
+export function bySlot(a: Instance, b: Instance): number {
+  const sa = a.slot ?? Number.MAX_SAFE_INTEGER
+  const sb = b.slot ?? Number.MAX_SAFE_INTEGER
+  if (sa !== sb) return sa - sb
+  return (a.launchTime ?? '').localeCompare(b.launchTime ?? '') || a.id.localeCompare(b.id)
+}

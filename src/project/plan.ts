@@ -1,0 +1,251 @@
+/**
+ * Pure planners: (observed instances, desired spec, selection) -> a plan, a small graph of actions
+ * with prerequisites. No SDK, no clock, no I/O: planners are tested as tables.
+ */
+import {bySlot} from './observe.js'
+import {type Instance, isHealthy} from './types.js'
+
+export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait'
+export type WaitTarget = 'running' | 'stopped' | 'terminated'
+
+export interface Action {
+  id: number
+  deps: number[]
+  kind: ActionKind
+  /** Existing instances the action works on (for `wait`: besides those launched by its deps). */
+  ids: string[]
+  /** Slots a launch fills, lowest first. */
+  slots?: number[]
+  /** For a launch: the fewest instances that make it a success. */
+  minCount?: number
+  /** For a wait: the state to wait for. */
+  until?: WaitTarget
+  /** Why, in words: "above count.max", "duplicate of slot 2". */
+  reason?: string
+}
+
+export interface Skipped {
+  id: string
+  name: string | null
+  state: string
+  reason: string
+}
+
+export interface Plan {
+  operation: string
+  actions: Action[]
+  skipped: Skipped[]
+}
+
+class PlanBuilder {
+  private readonly actions: Action[] = []
+  constructor(private readonly operation: string) {}
+  readonly skipped: Skipped[] = []
+  add(a: Omit<Action, 'id' | 'deps'> & {deps?: number[]}): number {
+    const id = this.actions.length
+    this.actions.push({deps: [], ...a, id})
+    return id
+  }
+  skip(i: Instance, reason: string) {
+    this.skipped.push({id: i.id, name: i.name, state: i.state, reason})
+  }
+  build(): Plan {
+    return {operation: this.operation, actions: this.actions, skipped: this.skipped}
+  }
+}
+
+const ids = (xs: Instance[]) => xs.map((x) => x.id)
+const earliestFirst = (a: Instance, b: Instance) =>
+  (a.launchTime ?? '').localeCompare(b.launchTime ?? '') || a.id.localeCompare(b.id)
+
+/**
+ * Splits healthy members into those that keep their slot and duplicates: when two live instances
+ * claim one slot, the earliest launched keeps it (ties by id).
+ */
+export function resolveSlotClaims(healthy: Instance[]): {keep: Instance[]; duplicates: Instance[]} {
+  const bySlotNo = new Map<number, Instance[]>()
+  const keep: Instance[] = []
+  const duplicates: Instance[] = []
+  for (const i of healthy) {
+    if (i.slot === null) {
+      keep.push(i)
+      continue
+    }
+    const list = bySlotNo.get(i.slot) ?? []
+    list.push(i)
+    bySlotNo.set(i.slot, list)
+  }
+  for (const list of bySlotNo.values()) {
+    list.sort(earliestFirst)
+    keep.push(list[0])
+    duplicates.push(...list.slice(1))
+  }
+  return {keep: keep.sort(bySlot), duplicates: duplicates.sort(bySlot)}
+}
+
+/** The lowest `n` slot numbers (from 1) not in `taken`. */
+export function lowestFreeSlots(taken: Iterable<number>, n: number): number[] {
+  const used = new Set(taken)
+  const out: number[] = []
+  for (let s = 1; out.length < n; s++) if (!used.has(s)) out.push(s)
+  return out
+}
+
+export interface CreateOptions {
+  count: {min: number; max: number}
+  wait: boolean
+}
+
+/**
+ * create: converge to count.min..count.max healthy members. Waits out stopping, starts stopped
+ * members, launches what is missing into the lowest free slots (greedy towards max, succeeding
+ * from min), terminates duplicates and the highest slots above max.
+ */
+export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
+  const b = new PlanBuilder('create')
+  const {keep, duplicates} = resolveSlotClaims(observed.filter(isHealthy))
+  // Above max: unslotted members go first, then the highest slots.
+  const ordered = [...keep].sort((a, c) => (c.slot ?? Infinity) - (a.slot ?? Infinity))
+  const excess = ordered.slice(0, Math.max(0, keep.length - opts.count.max))
+  const members = keep.filter((i) => !excess.includes(i))
+  const terminateIds: string[] = []
+  if (duplicates.length) {
+    terminateIds.push(...ids(duplicates))
+  }
+  if (excess.length) terminateIds.push(...ids(excess.sort(bySlot)))
+  const waitAfter: number[] = []
+  const waitIds: string[] = []
+  if (terminateIds.length) {
+    const reason = [
+      duplicates.length ? `${duplicates.length} duplicate slot claim(s)` : '',
+      excess.length ? `above count.max (${opts.count.max})` : '',
+    ]
+      .filter(Boolean)
+      .join('; ')
+    b.add({kind: 'terminate', ids: terminateIds, reason})
+  }
+  const stopping = members.filter((i) => i.state === 'stopping')
+  const stopped = members.filter((i) => i.state === 'stopped')
+  if (stopping.length) {
+    const w = b.add({kind: 'wait', ids: ids(stopping), until: 'stopped', reason: 'still stopping'})
+    waitAfter.push(b.add({kind: 'start', deps: [w], ids: ids(stopping)}))
+    waitIds.push(...ids(stopping))
+  }
+  if (stopped.length) {
+    waitAfter.push(b.add({kind: 'start', ids: ids(stopped)}))
+    waitIds.push(...ids(stopped))
+  }
+  waitIds.push(...ids(members.filter((i) => i.state === 'pending')))
+  const missing = opts.count.max - members.length
+  if (missing > 0) {
+    const slots = lowestFreeSlots(
+      members.flatMap((i) => (i.slot === null ? [] : [i.slot])),
+      missing,
+    )
+    const minCount = Math.max(1, opts.count.min - members.length)
+    waitAfter.push(b.add({kind: 'launch', ids: [], slots, minCount}))
+  }
+  if (opts.wait && (waitAfter.length || waitIds.length)) {
+    b.add({kind: 'wait', deps: waitAfter, ids: waitIds, until: 'running'})
+  }
+  return b.build()
+}
+
+export interface SelectionOptions {
+  wait: boolean
+}
+
+/** start: stopped (and stopping, once stopped) instances of the selection. */
+export function planStart(selection: Instance[], opts: SelectionOptions): Plan {
+  const b = new PlanBuilder('start')
+  const stopping = selection.filter((i) => i.state === 'stopping')
+  const stopped = selection.filter((i) => i.state === 'stopped')
+  const pending = selection.filter((i) => i.state === 'pending')
+  for (const i of selection) {
+    if (i.state === 'running') b.skip(i, 'already running')
+    else if (i.state === 'shutting-down' || i.state === 'terminated')
+      b.skip(i, `cannot start a ${i.state} instance`)
+  }
+  const deps: number[] = []
+  if (stopping.length) {
+    const w = b.add({kind: 'wait', ids: ids(stopping), until: 'stopped', reason: 'still stopping'})
+    deps.push(b.add({kind: 'start', deps: [w], ids: ids(stopping)}))
+  }
+  if (stopped.length) deps.push(b.add({kind: 'start', ids: ids(stopped)}))
+  const waitIds = [...ids(stopping), ...ids(stopped), ...ids(pending)]
+  if (opts.wait && waitIds.length) b.add({kind: 'wait', deps, ids: waitIds, until: 'running'})
+  return b.build()
+}
+
+/** stop: pending and running instances of the selection. */
+export function planStop(selection: Instance[], opts: SelectionOptions): Plan {
+  const b = new PlanBuilder('stop')
+  const targets = selection.filter((i) => i.state === 'running' || i.state === 'pending')
+  const stopping = selection.filter((i) => i.state === 'stopping')
+  for (const i of selection) {
+    if (i.state === 'stopped') b.skip(i, 'already stopped')
+    else if (i.state === 'shutting-down' || i.state === 'terminated')
+      b.skip(i, `cannot stop a ${i.state} instance`)
+  }
+  const deps = targets.length ? [b.add({kind: 'stop', ids: ids(targets)})] : []
+  const waitIds = [...ids(targets), ...ids(stopping)]
+  if (opts.wait && waitIds.length) b.add({kind: 'wait', deps, ids: waitIds, until: 'stopped'})
+  return b.build()
+}
+
+/** reboot: running instances; `hard` stops and starts them instead. */
+export function planReboot(selection: Instance[], opts: SelectionOptions & {hard: boolean}): Plan {
+  const b = new PlanBuilder('reboot')
+  const running = selection.filter((i) => i.state === 'running')
+  for (const i of selection) if (i.state !== 'running') b.skip(i, `not running (${i.state})`)
+  if (!running.length) return b.build()
+  if (!opts.hard) {
+    b.add({kind: 'reboot', ids: ids(running)})
+    return b.build()
+  }
+  const stop = b.add({kind: 'stop', ids: ids(running)})
+  // Starting needs stopped instances, so a hard reboot always waits in between.
+  const w = b.add({kind: 'wait', deps: [stop], ids: ids(running), until: 'stopped'})
+  const start = b.add({kind: 'start', deps: [w], ids: ids(running)})
+  if (opts.wait) b.add({kind: 'wait', deps: [start], ids: ids(running), until: 'running'})
+  return b.build()
+}
+
+/** terminate: every instance of the selection not already gone. */
+export function planTerminate(selection: Instance[], opts: SelectionOptions): Plan {
+  const b = new PlanBuilder('terminate')
+  const targets = selection.filter((i) => isHealthy(i))
+  const going = selection.filter((i) => i.state === 'shutting-down')
+  for (const i of selection) if (i.state === 'terminated') b.skip(i, 'already terminated')
+  const deps = targets.length ? [b.add({kind: 'terminate', ids: ids(targets)})] : []
+  const waitIds = [...ids(targets), ...ids(going)]
+  if (opts.wait && waitIds.length) b.add({kind: 'wait', deps, ids: waitIds, until: 'terminated'})
+  return b.build()
+}
+
+/** True when the plan changes something (waits alone change nothing). */
+export function isMutating(plan: Plan): boolean {
+  return plan.actions.some((a) => a.kind !== 'wait')
+}
+
+/** One line per action: `1 [0] start i-abc, i-def`. */
+export function describeAction(a: Action, names: Map<string, string | null> = new Map()): string {
+  const who = (xs: string[]) => xs.map((id) => (names.get(id) ? `${id} (${names.get(id)})` : id)).join(', ')
+  const deps = `[${a.deps.join(',')}]`
+  let what: string
+  switch (a.kind) {
+    case 'launch': {
+      const s = a.slots ?? []
+      what = `launch ${s.length} instance${s.length === 1 ? '' : 's'} into slot${s.length === 1 ? '' : 's'} ${s.join(', ')}`
+      if (a.minCount !== undefined && a.minCount < s.length) what += ` (at least ${a.minCount})`
+      break
+    }
+    case 'wait':
+      what = `wait until ${a.until}: ${[a.ids.length ? who(a.ids) : '', a.deps.length ? 'instances of ' + deps : ''].filter(Boolean).join(' and ')}`
+      break
+    default:
+      what = `${a.kind} ${who(a.ids)}`
+  }
+  if (a.reason) what += ` (${a.reason})`
+  return `${a.id} ${deps} ${what}`
+}

@@ -1,0 +1,34 @@
+import type {RawInstance} from './observe.js'
+
+/** What a launch asks EC2 for; every tag goes into TagSpecifications. */
+export interface LaunchRequest {
+  ami: string
+  instanceType: string
+  minCount: number
+  maxCount: number
+  tags: Record<string, string>
+  clientToken: string
+  keyName?: string
+  securityGroups: string[]
+  subnet?: string
+  availabilityZone?: string
+  userData?: string
+  iamInstanceProfile?: string
+  imdsv2: boolean
+  spot?: {maxPrice?: string}
+}
+
+/**
+ * The small port over EC2 the core works through. `src/aws` implements it with the SDK; unit
+ * tests implement it in memory.
+ */
+export interface Ec2Port {
+  /** Every instance whose ProjectName tag equals `projectTag` (server-side filter, all pages). */
+  describeProject(projectTag: string): Promise<RawInstance[]>
+  runInstances(req: LaunchRequest): Promise<RawInstance[]>
+  startInstances(ids: string[]): Promise<void>
+  stopInstances(ids: string[]): Promise<void>
+  rebootInstances(ids: string[]): Promise<void>
+  terminateInstances(ids: string[]): Promise<void>
+  createTags(ids: string[], tags: Record<string, string>): Promise<void>
+}

@@ -1,0 +1,251 @@
+import {loadConfig, type LoadConfigOptions} from '../config/load.js'
+import type {ResolvedConfig} from '../config/schema.js'
+import {ConfigError} from '../errors.js'
+import {applySelector, type Selector} from '../selectors/index.js'
+import {applyPlan} from './apply.js'
+import {type EventSink, ignoreEvents} from './events.js'
+import {bySlot, isMember, type RawInstance, toInstance} from './observe.js'
+import {
+  type Action,
+  describeAction,
+  isMutating,
+  type Plan,
+  planCreate,
+  planReboot,
+  planStart,
+  planStop,
+  planTerminate,
+  resolveSlotClaims,
+} from './plan.js'
+import type {Ec2Port} from './ports.js'
+import {specHash} from './spec.js'
+import {projectTagValue} from './tags.js'
+import {type Instance, instanceJson, type InstanceJson, isHealthy} from './types.js'
+
+export interface AwsConnection {
+  region?: string
+  profile?: string
+}
+
+export interface ProjectOptions {
+  /** An EC2 port to use instead of the SDK (tests, or a caller's own client). */
+  port?: Ec2Port
+  aws?: AwsConnection
+  onEvent?: EventSink
+}
+
+export interface OperationOptions {
+  dryRun?: boolean
+  wait?: boolean
+}
+
+export interface PlanJson {
+  actions: Array<{
+    id: number
+    deps: number[]
+    kind: string
+    ids: string[]
+    slots?: number[]
+    description: string
+  }>
+  skipped: Plan['skipped']
+}
+
+export interface OperationResult {
+  project: string
+  operation: string
+  dryRun: boolean
+  /** Nothing was selected, so nothing was done. */
+  emptySelection: boolean
+  plan: PlanJson
+  launched: string[]
+  instances: InstanceJson[]
+}
+
+export interface StatusResult {
+  project: string
+  instances: InstanceJson[]
+}
+
+export function planJson(plan: Plan, names: Map<string, string | null> = new Map()): PlanJson {
+  return {
+    actions: plan.actions.map((a: Action) => ({
+      id: a.id,
+      deps: a.deps,
+      kind: a.kind,
+      ids: a.ids,
+      ...(a.slots ? {slots: a.slots} : {}),
+      description: describeAction(a, names),
+    })),
+    skipped: plan.skipped,
+  }
+}
+
+/** A project: the instances whose ProjectName tag is `wolphin.<project>`. */
+export class Project {
+  readonly config: ResolvedConfig
+  private portPromise: Promise<Ec2Port> | null
+  private readonly onEvent: EventSink
+  private readonly aws: AwsConnection
+
+  constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
+    this.config = config
+    this.portPromise = opts.port ? Promise.resolve(opts.port) : null
+    this.onEvent = opts.onEvent ?? ignoreEvents
+    this.aws = opts.aws ?? {}
+  }
+
+  /** Loads and validates the config (files, discovery or inline), then makes the project. */
+  static async fromConfig(opts: LoadConfigOptions & ProjectOptions = {}): Promise<Project> {
+    const {config} = await loadConfig(opts)
+    return new Project(config, {...opts, aws: {region: opts.region, ...opts.aws}})
+  }
+
+  get name(): string {
+    return this.config.project
+  }
+
+  get spec(): string {
+    return specHash(this.config)
+  }
+
+  /** The EC2 port; the SDK is loaded on first use only. */
+  port(): Promise<Ec2Port> {
+    this.portPromise ??= import('../aws/ec2.js').then((m) =>
+      m.createEc2Port({
+        region: this.aws.region ?? this.config.region,
+        profile: this.aws.profile,
+        maxAttempts: this.config.maxAttempts,
+      }),
+    )
+    return this.portPromise
+  }
+
+  private async observeRaw(): Promise<RawInstance[]> {
+    const port = await this.port()
+    const raw = await port.describeProject(projectTagValue(this.name))
+    // EC2's tag filter is trusted only as far as the exact tag value we re-check here.
+    const mine = raw.filter((r) => isMember(r, this.name))
+    this.onEvent({type: 'observed', count: mine.length})
+    return mine
+  }
+
+  private toInstances(raw: RawInstance[]): Instance[] {
+    const spec = this.config.ami ? this.spec : null
+    return raw.map((r) => toInstance(r, this.name, spec)).sort(bySlot)
+  }
+
+  /** Every instance EC2 still reports for the project, terminated included. */
+  async observe(): Promise<Instance[]> {
+    return this.toInstances(await this.observeRaw())
+  }
+
+  async status(selector: Selector | null = null): Promise<StatusResult> {
+    const instances = await applySelector(selector, await this.observe())
+    return {project: this.name, instances: instances.map(instanceJson)}
+  }
+
+  async create(opts: OperationOptions = {}): Promise<OperationResult> {
+    if (!this.config.ami)
+      throw new ConfigError(
+        'field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)',
+      )
+    const raw = await this.observeRaw()
+    const observed = this.toInstances(raw)
+    const plan = planCreate(observed, {count: this.config.count, wait: opts.wait ?? true})
+    const result = await this.execute(plan, raw, observed, null, opts)
+    if (!result.dryRun && opts.wait !== false) await this.resolveDuplicates(result)
+    return result
+  }
+
+  /**
+   * Two creates racing can both launch into one slot. The final observation settles it with one
+   * rule everyone applies alike: the earliest launched keeps the slot, ties by id.
+   */
+  private async resolveDuplicates(result: OperationResult): Promise<void> {
+    const live = result.instances.filter(isHealthy) as unknown as Instance[]
+    const {duplicates} = resolveSlotClaims(live)
+    if (!duplicates.length) return
+    this.onEvent({
+      type: 'warn',
+      message: `terminating ${duplicates.length} duplicate slot claim(s): ${duplicates.map((d) => d.id).join(', ')}`,
+    })
+    await (await this.port()).terminateInstances(duplicates.map((d) => d.id))
+    const gone = new Set(duplicates.map((d) => d.id))
+    result.instances = result.instances.map((i) => (gone.has(i.id) ? {...i, state: 'shutting-down'} : i))
+  }
+
+  async start(selector: Selector | null, opts: OperationOptions = {}) {
+    return this.selectionOperation(selector, opts, (sel) => planStart(sel, {wait: opts.wait ?? true}))
+  }
+
+  async stop(selector: Selector | null, opts: OperationOptions = {}) {
+    return this.selectionOperation(selector, opts, (sel) => planStop(sel, {wait: opts.wait ?? true}))
+  }
+
+  async reboot(selector: Selector | null, opts: OperationOptions & {hard?: boolean} = {}) {
+    return this.selectionOperation(selector, opts, (sel) =>
+      planReboot(sel, {wait: opts.wait ?? true, hard: opts.hard ?? false}),
+    )
+  }
+
+  async terminate(selector: Selector | null, opts: OperationOptions = {}) {
+    return this.selectionOperation(selector, opts, (sel) => planTerminate(sel, {wait: opts.wait ?? true}))
+  }
+
+  private async selectionOperation(
+    selector: Selector | null,
+    opts: OperationOptions,
+    planner: (selection: Instance[]) => Plan,
+  ): Promise<OperationResult> {
+    const raw = await this.observeRaw()
+    const observed = this.toInstances(raw)
+    const selection = await applySelector(selector, observed)
+    const plan = planner(selection)
+    return this.execute(plan, raw, observed, selection, opts)
+  }
+
+  private async execute(
+    plan: Plan,
+    raw: RawInstance[],
+    observed: Instance[],
+    selection: Instance[] | null,
+    opts: OperationOptions,
+  ): Promise<OperationResult> {
+    const names = new Map(observed.map((i) => [i.id, i.name]))
+    const result: OperationResult = {
+      project: this.name,
+      operation: plan.operation,
+      dryRun: Boolean(opts.dryRun),
+      emptySelection: selection !== null && selection.length === 0,
+      plan: planJson(plan, names),
+      launched: [],
+      instances: (selection ?? observed).map(instanceJson),
+    }
+    this.onEvent({type: 'plan', plan})
+    if (result.emptySelection) {
+      this.onEvent({type: 'info', message: 'no instance matches the selection; nothing to do'})
+      return result
+    }
+    if (opts.dryRun || (!isMutating(plan) && plan.actions.length === 0)) return result
+    const applied = await applyPlan(plan, {
+      port: await this.port(),
+      config: this.config,
+      spec: this.spec,
+      onEvent: this.onEvent,
+      observed: raw,
+    })
+    result.launched = applied.launched
+    if (applied.lastObservation) {
+      // The last waiter poll already holds the final state: no extra DescribeInstances.
+      const final = this.toInstances(applied.lastObservation)
+      const touched = new Set([...(selection ?? observed).map((i) => i.id), ...applied.launched])
+      result.instances = (selection === null ? final : final.filter((i) => touched.has(i.id))).map(
+        instanceJson,
+      )
+    } else if (applied.launched.length) {
+      result.instances = [...result.instances, ...this.toInstances(applied.launchedRaw).map(instanceJson)]
+    }
+    return result
+  }
+}

@@ -1,0 +1,52 @@
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated'
+
+export const HEALTHY_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped']
+export const TRANSITIONAL_STATES: readonly InstanceState[] = ['pending', 'stopping', 'shutting-down']
+
+/** One EC2 instance as wolphin sees it: the `--json` shape of DESIGN.md plus the raw tags. */
+export interface Instance {
+  id: string
+  name: string | null
+  slot: number | null
+  state: InstanceState
+  publicIp: string | null
+  privateIp: string | null
+  publicDns: string | null
+  privateDns: string | null
+  imageId: string | null
+  instanceType: string | null
+  zone: string | null
+  launchTime: string | null
+  owner: string | null
+  expiresAt: string | null
+  outdated: boolean
+  market: 'spot' | 'on-demand'
+  tags: Record<string, string>
+}
+
+export function isHealthy(i: Pick<Instance, 'state'>): boolean {
+  return HEALTHY_STATES.includes(i.state)
+}
+
+/** The public JSON shape of an instance (tags omitted; they are an implementation detail). */
+export function instanceJson(i: Instance) {
+  return {
+    id: i.id,
+    name: i.name,
+    slot: i.slot,
+    state: i.state,
+    publicIp: i.publicIp,
+    privateIp: i.privateIp,
+    publicDns: i.publicDns,
+    privateDns: i.privateDns,
+    imageId: i.imageId,
+    instanceType: i.instanceType,
+    zone: i.zone,
+    launchTime: i.launchTime,
+    owner: i.owner,
+    expiresAt: i.expiresAt,
+    outdated: i.outdated,
+    market: i.market,
+  }
+}
+export type InstanceJson = ReturnType<typeof instanceJson>

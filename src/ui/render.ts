@@ -1,0 +1,72 @@
+import type {OperationResult, StatusResult} from '../project/project.js'
+import type {InstanceJson} from '../project/types.js'
+
+const dash = (v: string | number | null | undefined) =>
+  v === null || v === undefined || v === '' ? '-' : String(v)
+
+export function age(launchTime: string | null, now = Date.now()): string {
+  if (!launchTime) return '-'
+  const s = Math.max(0, Math.floor((now - Date.parse(launchTime)) / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m`
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`
+}
+
+/** The status table; plain aligned text when not on a terminal (no box drawing in CI logs). */
+export async function statusTable(result: StatusResult, opts: {tty: boolean}): Promise<string> {
+  if (!result.instances.length) return `project ${result.project}: no instances\n`
+  const head = ['slot', 'name', 'id', 'state', 'public ip', 'private ip', 'type', 'zone', 'age', 'spec']
+  const rows = result.instances.map((i: InstanceJson) => [
+    dash(i.slot),
+    dash(i.name),
+    i.id,
+    i.state,
+    dash(i.publicIp),
+    dash(i.privateIp),
+    dash(i.instanceType),
+    dash(i.zone),
+    age(i.launchTime),
+    i.outdated ? 'outdated' : 'current',
+  ])
+  if (!opts.tty) {
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
+    const line = (r: string[]) =>
+      r
+        .map((v, c) => v.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd()
+    return [line(head), ...rows.map(line)].join('\n') + '\n'
+  }
+  const {default: Table} = await import('cli-table3')
+  const t = new Table({head, style: {head: ['cyan']}})
+  t.push(...rows)
+  return t.toString() + '\n'
+}
+
+export function planText(result: OperationResult): string {
+  const lines = [`plan for ${result.operation} of project ${result.project}:`]
+  if (!result.plan.actions.length) lines.push('  nothing to do')
+  for (const a of result.plan.actions) lines.push(`  ${a.description}`)
+  for (const s of result.plan.skipped)
+    lines.push(`  skip ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
+  return lines.join('\n') + '\n'
+}
+
+/** What a mutating command prints when it is done. */
+export function operationText(result: OperationResult): string {
+  if (result.emptySelection)
+    return `no instance of project ${result.project} matches the selection; nothing done\n`
+  if (result.dryRun) return planText(result) + '(dry run: nothing changed)\n'
+  const changed = result.plan.actions.filter((a) => a.kind !== 'wait')
+  const lines: string[] = []
+  if (!changed.length) lines.push(`${result.operation}: nothing to do for project ${result.project}`)
+  else
+    lines.push(
+      `${result.operation}: ${changed.map((a) => a.description.replace(/^\d+ \[[\d,]*\] /, '')).join('; ')}`,
+    )
+  for (const s of result.plan.skipped)
+    lines.push(`  skipped ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
+  for (const i of result.instances) lines.push(`  ${dash(i.name)}  ${i.id}  ${i.state}`)
+  return lines.join('\n') + '\n'
+}
