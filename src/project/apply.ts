@@ -161,7 +161,10 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
       })
     } catch (e) {
       if (round === 0) throw e
-      ctx.onEvent({type: 'warn', message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`})
+      ctx.onEvent({
+        type: 'warn',
+        message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`,
+      })
       break
     }
     if (raws.length === 0) break
@@ -172,7 +175,10 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
         if (slot === null) return
         filled.add(slot)
-        await ctx.port.createTags([r.id], {[Tag.Name]: instanceName(c.project, slot), [Tag.Slot]: String(slot)})
+        await ctx.port.createTags([r.id], {
+          [Tag.Name]: instanceName(c.project, slot),
+          [Tag.Slot]: String(slot),
+        })
       })
     } else filled.add(slots[0])
     out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))

@@ -17,8 +17,13 @@ export function plainProgress(write: (s: string) => void = (s) => process.stderr
         case 'action:done':
         case 'action:failed':
         case 'action:progress': {
-          const verb = {start: 'start ', done: 'done  ', failed: 'FAILED ', progress: '      '}[e.type.slice(7)]
-          const msg = e.type === 'action:failed' || e.type === 'action:progress' ? `${e.action.id} ${e.message}` : e.message
+          const verb = {start: 'start ', done: 'done  ', failed: 'FAILED ', progress: '      '}[
+            e.type.slice(7)
+          ]
+          const msg =
+            e.type === 'action:failed' || e.type === 'action:progress'
+              ? `${e.action.id} ${e.message}`
+              : e.message
           write(`${stamp()} ${verb}${msg}\n`)
           break
         }

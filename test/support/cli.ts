@@ -1,0 +1,51 @@
+import {spawn} from 'node:child_process'
+import path from 'node:path'
+
+import {ROOT} from './moto.js'
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  json<T = any>(): T // eslint-disable-line @typescript-eslint/no-explicit-any -- tests index freely into CLI JSON
+}
+
+export const BIN = path.join(ROOT, 'bin/run.js')
+
+/** Runs the built CLI as a child process, as a user would. */
+export function runCli(
+  args: string[],
+  opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string} = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
+    delete env.AWS_PROFILE
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdin.end(opts.input ?? '')
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({
+        code,
+        stdout,
+        stderr,
+        json() {
+          try {
+            return JSON.parse(stdout)
+          } catch {
+            throw new Error(`stdout is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`)
+          }
+        },
+      })
+    })
+  })
+}
