@@ -129,10 +129,11 @@ async function discover(cwd: string): Promise<string | null> {
 // cosmiconfig needs a non-undefined result to count a file as found; we only want its path.
 function rawLoader(filepath: string, content: string): unknown {
   if (path.basename(filepath) === 'package.json') {
+    // cosmiconfig picks the `wolphin` property itself.
     try {
-      return (JSON.parse(content) as {wolphin?: unknown}).wolphin ?? null
+      return JSON.parse(content) as unknown
     } catch {
-      return {}
+      return {wolphin: {}}
     }
   }
   return content.trim() === '' ? null : {}
