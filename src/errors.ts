@@ -74,10 +74,18 @@ export interface TargetFailure {
 export class PartialFailureError extends WolphinError {
   readonly failures: TargetFailure[]
   readonly result: unknown
-  constructor(message: string, failures: TargetFailure[], result?: unknown) {
-    super(message, 'PARTIAL_FAILURE', ExitCode.Partial)
+  /** `exitCode` is 3 unless a caller passes another (exec on one target exits with its code). */
+  constructor(message: string, failures: TargetFailure[], result?: unknown, exitCode: number = ExitCode.Partial) {
+    super(message, 'PARTIAL_FAILURE', exitCode)
     this.failures = failures
     this.result = result
+  }
+}
+
+/** A host key that does not match what is known or pinned for the host: the connection is refused. */
+export class HostKeyError extends WolphinError {
+  constructor(message: string) {
+    super(message, 'HOST_KEY_REJECTED', ExitCode.Failure)
   }
 }
 
