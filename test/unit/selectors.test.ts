@@ -1,0 +1,114 @@
+import {mkdtemp, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {SelectorError} from '../../src/errors.js'
+import type {Instance, InstanceState} from '../../src/project/types.js'
+import {applySelector, loadSelectorModule, parseSlots, parseStates, parseTagFilter, selectorFromFlags} from '../../src/selectors/index.js'
+
+function inst(slot: number, state: InstanceState, tags: Record<string, string> = {}): Instance {
+  return {
+    id: `i-${slot}`,
+    name: `wolphin.p.${slot}`,
+    slot,
+    state,
+    publicIp: null,
+    privateIp: null,
+    publicDns: null,
+    privateDns: null,
+    imageId: null,
+    instanceType: null,
+    zone: null,
+    launchTime: null,
+    owner: null,
+    expiresAt: null,
+    outdated: slot % 2 === 0,
+    market: 'on-demand',
+    tags,
+  }
+}
+
+const fleet = [inst(1, 'running', {role: 'a'}), inst(2, 'stopped', {role: 'b'}), inst(3, 'running', {role: 'b'}), inst(5, 'running'), inst(7, 'pending')]
+const slots = (xs: Instance[]) => xs.map((i) => i.slot)
+
+describe('selectors', () => {
+  it('parses slot lists and ranges', () => {
+    expect(parseSlots('1,3,5-7')).to.deep.equal([1, 3, 5, 6, 7])
+    expect(parseSlots(' 7-7 , 2,2 ')).to.deep.equal([2, 7])
+  })
+  const badSlots: Array<[string, RegExp]> = [
+    ['', /empty list/],
+    ['a', /"a" is not a slot number or range/],
+    ['0', /slot numbers start at 1/],
+    ['3-1', /range runs backwards/],
+    ['1,,2', /"" is not a slot number/],
+    ['-2', /"-2" is not a slot number/],
+    ['1-999999', /slot numbers go up to 100000/],
+  ]
+  for (const [text, re] of badSlots) {
+    it(`rejects --instances ${JSON.stringify(text)}`, () => {
+      expect(() => parseSlots(text)).to.throw(SelectorError, re)
+    })
+  }
+  it('parses states and tags, rejecting bad ones', () => {
+    expect(parseStates('running,STOPPED')).to.deep.equal(['running', 'stopped'])
+    expect(() => parseStates('up')).to.throw(SelectorError, /"up" is not an instance state; expected one or more of pending, running/)
+    expect(parseTagFilter('a=b=c')).to.deep.equal({key: 'a', value: 'b=c'})
+    expect(() => parseTagFilter('=x')).to.throw(SelectorError, /is not KEY=VALUE/)
+    expect(() => parseTagFilter('x')).to.throw(SelectorError, /is not KEY=VALUE/)
+  })
+
+  it('combines flags, each only narrowing', async () => {
+    const s = await selectorFromFlags({instances: '1-5', state: 'running', tag: ['role=b']})
+    expect(slots(await applySelector(s, fleet))).to.deep.equal([3])
+    expect(slots(await applySelector(await selectorFromFlags({outdated: true}), fleet))).to.deep.equal([2])
+    expect(await selectorFromFlags({})).to.equal(null)
+    expect(slots(await applySelector(null, fleet))).to.deep.equal([1, 2, 3, 5, 7])
+    expect(await applySelector(await selectorFromFlags({instances: '9'}), fleet)).to.deep.equal([])
+  })
+
+  describe('user selector modules', () => {
+    let dir: string
+    before(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-sel-'))
+      const files: Record<string, string> = {
+        'object.mjs': 'export default {select: (xs) => xs.filter((i) => i.slot % 2 === 1)}',
+        'fn.mjs': 'export default (xs) => xs.filter((i) => i.state === "running")',
+        'klass.mjs': 'export default class { select(xs) { return xs.slice(0, 1) } }',
+        'named.mjs': 'export const selector = {select: (xs) => xs.slice(-1)}',
+        'widen.mjs': 'export default {select: (xs) => [...xs, {id: "i-foreign", slot: 99}]}',
+        'none.mjs': 'export const nothing = 1',
+        'broken.mjs': 'export default {select(',
+        'throws.mjs': 'export default {select: () => { throw new Error("boom") }}',
+      }
+      for (const [f, t] of Object.entries(files)) await writeFile(path.join(dir, f), t)
+    })
+    it('loads objects, functions, classes and named exports', async () => {
+      expect(slots(await applySelector(await loadSelectorModule('object.mjs', dir), fleet))).to.deep.equal([1, 3, 5, 7])
+      expect(slots(await applySelector(await loadSelectorModule('fn.mjs', dir), fleet))).to.deep.equal([1, 3, 5])
+      expect(slots(await applySelector(await loadSelectorModule('klass.mjs', dir), fleet))).to.deep.equal([1])
+      expect(slots(await applySelector(await loadSelectorModule('named.mjs', dir), fleet))).to.deep.equal([7])
+    })
+    it('a selector can never widen the selection', async () => {
+      expect(slots(await applySelector(await loadSelectorModule('widen.mjs', dir), fleet))).to.deep.equal([1, 2, 3, 5, 7])
+    })
+    it('clear errors for missing, broken, empty and throwing modules', async () => {
+      const fail = async (f: string, re: RegExp) => {
+        try {
+          await applySelector(await loadSelectorModule(f, dir), fleet)
+          expect.fail(`expected ${f} to fail`)
+        } catch (e) {
+          expect(e).to.be.instanceOf(SelectorError)
+          expect((e as Error).message).to.match(re)
+          expect((e as Error).message).not.to.contain('\n')
+        }
+      }
+      await fail('missing.mjs', /--selector: missing\.mjs: no such file/)
+      await fail('broken.mjs', /--selector: broken\.mjs: failed to load/)
+      await fail('none.mjs', /does not export a selector; expected a default export with a select\(instances\) method or a function/)
+      await fail('throws.mjs', /selector "throws\.mjs" failed: boom|selector .* failed: boom/)
+    })
+  })
+})
