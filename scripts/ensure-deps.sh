@@ -5,4 +5,4 @@ cd "$_root"
 if [ ! -d node_modules/@oclif/core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --silent --no-audit --no-fund >&2
 fi
-npm run --silent build >&2
+[ -n "${WOLPHIN_SKIP_BUILD:-}" ] || npm run --silent build >&2

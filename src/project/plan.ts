@@ -3,10 +3,12 @@
  * with prerequisites. No SDK, no clock, no I/O: planners are tested as tables.
  */
 import {bySlot} from './observe.js'
+import {isReplaced} from './tags.js'
 import {type Instance, isHealthy} from './types.js'
 
-export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait'
-export type WaitTarget = 'running' | 'stopped' | 'terminated'
+export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait' | 'mark'
+/** `ssh`: reachable over SSH (revert --wait-ssh); the others are EC2 states. */
+export type WaitTarget = 'running' | 'stopped' | 'terminated' | 'ssh'
 
 export interface Action {
   id: number
@@ -22,6 +24,8 @@ export interface Action {
   until?: WaitTarget
   /** Why, in words: "above count.max", "duplicate of slot 2". */
   reason?: string
+  /** For a wait: the launch actions whose new instances it also waits for (for descriptions). */
+  launches?: number[]
 }
 
 export interface Skipped {
@@ -37,7 +41,7 @@ export interface Plan {
   skipped: Skipped[]
 }
 
-class PlanBuilder {
+export class PlanBuilder {
   private readonly actions: Action[] = []
   constructor(private readonly operation: string) {}
   readonly skipped: Skipped[] = []
@@ -60,13 +64,15 @@ const earliestFirst = (a: Instance, b: Instance) =>
 
 /**
  * Splits healthy members into those that keep their slot and duplicates: when two live instances
- * claim one slot, the earliest launched keeps it (ties by id).
+ * claim one slot, the earliest launched keeps it (ties by id). Instances marked replaced (a revert
+ * is replacing them) hold no slot and are neither: the revert terminates them itself.
  */
 export function resolveSlotClaims(healthy: Instance[]): {keep: Instance[]; duplicates: Instance[]} {
   const bySlotNo = new Map<number, Instance[]>()
   const keep: Instance[] = []
   const duplicates: Instance[] = []
   for (const i of healthy) {
+    if (isReplaced(i)) continue
     if (i.slot === null) {
       keep.push(i)
       continue
@@ -136,6 +142,7 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
     waitIds.push(...ids(stopped))
   }
   waitIds.push(...ids(members.filter((i) => i.state === 'pending')))
+  let launchId = -1
   const missing = opts.count.max - members.length
   if (missing > 0) {
     const slots = lowestFreeSlots(
@@ -143,10 +150,11 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
       missing,
     )
     const minCount = Math.max(1, opts.count.min - members.length)
-    waitAfter.push(b.add({kind: 'launch', ids: [], slots, minCount}))
+    launchId = b.add({kind: 'launch', ids: [], slots, minCount})
+    waitAfter.push(launchId)
   }
   if (opts.wait && (waitAfter.length || waitIds.length)) {
-    b.add({kind: 'wait', deps: waitAfter, ids: waitIds, until: 'running'})
+    b.add({kind: 'wait', deps: waitAfter, ids: waitIds, until: 'running', ...(launchId >= 0 ? {launches: [launchId]} : {})})
   }
   return b.build()
 }
@@ -240,8 +248,11 @@ export function describeAction(a: Action, names: Map<string, string | null> = ne
       if (a.minCount !== undefined && a.minCount < s.length) what += ` (at least ${a.minCount})`
       break
     }
+    case 'mark':
+      what = `mark ${who(a.ids)} as replaced`
+      break
     case 'wait':
-      what = `wait until ${a.until}: ${[a.ids.length ? who(a.ids) : '', a.deps.length ? 'instances of ' + deps : ''].filter(Boolean).join(' and ')}`
+      what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? `instances launched by [${a.launches.join(',')}]` : ''].filter(Boolean).join(' and ')}`
       break
     default:
       what = `${a.kind} ${who(a.ids)}`

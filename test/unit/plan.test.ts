@@ -207,7 +207,7 @@ describe('planners', () => {
     expect(plan.actions.map((a) => describeAction(a, new Map([['i-s', 'wolphin.p.1']])))).to.deep.equal([
       '0 [] start i-s (wolphin.p.1)',
       '1 [] launch 2 instances into slots 2, 3 (at least 1)',
-      '2 [0,1] wait until running: i-s (wolphin.p.1) and instances of [0,1]',
+      '2 [0,1] wait until running: i-s (wolphin.p.1) and instances launched by [1]',
     ])
   })
 })
