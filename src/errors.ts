@@ -75,7 +75,12 @@ export class PartialFailureError extends WolphinError {
   readonly failures: TargetFailure[]
   readonly result: unknown
   /** `exitCode` is 3 unless a caller passes another (exec on one target exits with its code). */
-  constructor(message: string, failures: TargetFailure[], result?: unknown, exitCode: number = ExitCode.Partial) {
+  constructor(
+    message: string,
+    failures: TargetFailure[],
+    result?: unknown,
+    exitCode: number = ExitCode.Partial,
+  ) {
     super(message, 'PARTIAL_FAILURE', exitCode)
     this.failures = failures
     this.result = result
@@ -89,8 +94,18 @@ export class HostKeyError extends WolphinError {
   }
 }
 
+/** What an interrupted operation had done and had not done yet. */
+export interface InterruptionReport {
+  done: string[]
+  notDone: string[]
+  launched?: string[]
+}
+
+/** Ctrl-C (SIGINT): waiting stopped and nothing new was started; exit 130. */
 export class InterruptedError extends WolphinError {
-  constructor(message: string) {
+  readonly report: InterruptionReport | undefined
+  constructor(message: string, report?: InterruptionReport) {
     super(message, 'INTERRUPTED', ExitCode.Interrupted)
+    this.report = report
   }
 }

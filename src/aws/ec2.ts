@@ -19,6 +19,7 @@ import type {RawInstance} from '../project/observe.js'
 import type {Ec2Port, LaunchRequest} from '../project/ports.js'
 import type {InstanceState} from '../project/types.js'
 import {Tag} from '../project/tags.js'
+import {PartialFailureError, type TargetFailure} from '../errors.js'
 import {mapAwsError} from './errors.js'
 
 /** EC2 accepts up to 1000 instance ids per call. */
@@ -67,10 +68,62 @@ function toRaw(i: SdkInstance): RawInstance {
   }
 }
 
+/** EC2 error codes that blame some instances of a batch call rather than the call itself. */
+export const PER_INSTANCE_ERRORS: ReadonlySet<string> = new Set([
+  'IncorrectInstanceState',
+  'IncorrectState',
+  'InvalidInstanceID.NotFound',
+  'InvalidInstanceID.Malformed',
+  'InvalidInstanceID',
+  'OperationNotPermitted',
+  'UnsupportedOperation',
+  'InsufficientInstanceCapacity',
+])
+const PER_INSTANCE_CONCURRENCY = 16
+
+function errorCode(e: unknown): string {
+  const x = e as {Code?: string; name?: string}
+  return x?.Code ?? x?.name ?? 'Error'
+}
+function errorMessage(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]
+}
+function blamesInstances(e: unknown): boolean {
+  return PER_INSTANCE_ERRORS.has(errorCode(e))
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
+    while (next < items.length) await fn(items[next++])
+  })
+  await Promise.all(workers)
+}
+
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))
 
+export interface PortOptions {
+  /** Tries for an id EC2 does not know yet (InvalidInstanceID.NotFound right after launch). */
+  consistencyAttempts: number
+  /** First pause between those tries; it doubles each time. */
+  consistencyDelayMs: number
+  sleep: (ms: number) => Promise<void>
+}
+
+const DEFAULT_PORT_OPTIONS: PortOptions = {
+  consistencyAttempts: 5,
+  consistencyDelayMs: 250,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+}
+
 export class SdkEc2Port implements Ec2Port {
-  constructor(readonly client: EC2Client) {}
+  readonly options: PortOptions
+  constructor(
+    readonly client: EC2Client,
+    options: Partial<PortOptions> = {},
+  ) {
+    this.options = {...DEFAULT_PORT_OPTIONS, ...options}
+  }
 
   async describeProject(projectTag: string): Promise<RawInstance[]> {
     const out: RawInstance[] = []
@@ -135,12 +188,56 @@ export class SdkEc2Port implements Ec2Port {
     }
   }
 
+  /**
+   * One call per 1000 ids. When EC2 fails the whole call because of some of its instances
+   * (IncorrectInstanceState, InvalidInstanceID.NotFound, termination protection...), every
+   * instance is retried alone so the others still happen; an id EC2 does not know yet (eventual
+   * consistency right after launch) is retried a few times with backoff. What still fails is
+   * reported per instance in one PartialFailureError, after everything else was done.
+   */
   private async batched(ids: string[], action: string, send: (ids: string[]) => Promise<unknown>) {
+    const failures: TargetFailure[] = []
     for (const part of chunk(ids, BATCH_SIZE)) {
       try {
         await send(part)
+        continue
       } catch (e) {
-        throw mapAwsError(e, action)
+        if (!blamesInstances(e)) throw mapAwsError(e, action)
+      }
+      await mapLimit(part, PER_INSTANCE_CONCURRENCY, async (id) => {
+        const reason = await this.single(id, action, send)
+        if (reason !== null) failures.push({id, reason})
+      })
+    }
+    if (failures.length) {
+      const order = new Map(ids.map((id, n) => [id, n]))
+      failures.sort((a, b) => order.get(a.id)! - order.get(b.id)!)
+      throw new PartialFailureError(
+        `${action} failed for ${failures.length} of ${ids.length} instance(s): ${failures.map((f) => f.id).join(', ')}`,
+        failures,
+      )
+    }
+  }
+
+  /** One instance alone: null when done, else why it failed. Other errors fail the whole call. */
+  private async single(
+    id: string,
+    action: string,
+    send: (ids: string[]) => Promise<unknown>,
+  ): Promise<string | null> {
+    const {consistencyAttempts, consistencyDelayMs, sleep} = this.options
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send([id])
+        return null
+      } catch (e) {
+        if (!blamesInstances(e)) throw mapAwsError(e, action)
+        const code = errorCode(e)
+        if (code === 'InvalidInstanceID.NotFound' && attempt < consistencyAttempts) {
+          await sleep(consistencyDelayMs * 2 ** (attempt - 1))
+          continue
+        }
+        return `${code}: ${errorMessage(e)}`
       }
     }
   }

@@ -1,7 +1,13 @@
 import {createHash} from 'node:crypto'
 
 import type {ResolvedConfig} from '../config/schema.js'
-import {PartialFailureError, WaitTimeoutError, WolphinError} from '../errors.js'
+import {
+  InterruptedError,
+  PartialFailureError,
+  type TargetFailure,
+  WaitTimeoutError,
+  WolphinError,
+} from '../errors.js'
 import type {EventSink} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {type Action, describeAction, type Plan} from './plan.js'
@@ -17,6 +23,8 @@ export interface ApplyContext {
   observed: RawInstance[]
   sleep?: (ms: number) => Promise<void>
   now?: () => Date
+  /** Aborting stops waiting and starts nothing new; applyPlan then throws an InterruptedError. */
+  signal?: AbortSignal
 }
 
 export interface ApplyResult {
@@ -25,9 +33,47 @@ export interface ApplyResult {
   launchedRaw: RawInstance[]
   /** The newest observation of the project, when a wait made one. */
   lastObservation: RawInstance[] | null
+  /** Instances an action failed for while it was done for the others (the command exits 3). */
+  failures: TargetFailure[]
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** A sleep that ends early, with an InterruptedError, when the signal aborts. */
+function interruptible(sleep: (ms: number) => Promise<void>, signal?: AbortSignal) {
+  if (!signal) return sleep
+  return (ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new InterruptedError('interrupted'))
+      const onAbort = () => reject(new InterruptedError('interrupted'))
+      signal.addEventListener('abort', onAbort, {once: true})
+      sleep(ms).then(
+        () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(e as Error)
+        },
+      )
+    })
+}
+
+/** What an interrupted plan did and did not do, one entry per action, in plan order. */
+export function interruptionReport(
+  plan: Plan,
+  finished: Map<number, string>,
+): {done: string[]; notDone: string[]} {
+  const done: string[] = []
+  const notDone: string[] = []
+  for (const a of plan.actions) {
+    const f = finished.get(a.id)
+    if (f !== undefined) done.push(f)
+    else notDone.push(describeAction(a))
+  }
+  return {done, notDone}
+}
 
 /** Tags a launch carries in TagSpecifications: identity, owner, spec, lease, user tags, slot(s). */
 export function launchTags(
@@ -75,15 +121,32 @@ async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void
 }
 
 export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
-  const sleep = ctx.sleep ?? defaultSleep
+  const sleep = interruptible(ctx.sleep ?? defaultSleep, ctx.signal)
   const now = ctx.now ?? (() => new Date())
   const produced = new Map<number, string[]>()
   const done = new Map<number, Promise<void>>()
-  const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null}
+  /** Action id -> what it did, for the report of an interrupted run. */
+  const finished = new Map<number, string>()
+  const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null, failures: []}
   const byId = new Map(plan.actions.map((a) => [a.id, a]))
+  /** Instances an action failed for: later actions (waits) leave them out. */
+  const failedIds = new Set<string>()
+
+  // A batch that failed for some of its instances was done for the others: note them, go on.
+  const perInstance = async (a: Action, call: Promise<void>): Promise<void> => {
+    try {
+      await call
+    } catch (e) {
+      if (!(e instanceof PartialFailureError)) throw e
+      for (const f of e.failures) failedIds.add(f.id)
+      result.failures.push(...e.failures)
+      ctx.onEvent({type: 'warn', message: `${a.kind}: ${e.message}`})
+    }
+  }
 
   const run = async (a: Action): Promise<void> => {
     await Promise.all(a.deps.map((d) => done.get(d)!))
+    if (ctx.signal?.aborted) throw new InterruptedError('interrupted')
     const message = describeAction(a)
     ctx.onEvent({type: 'action:start', action: a, message})
     try {
@@ -94,30 +157,35 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           result.launchedRaw.push(...raws)
           produced.set(a.id, ids)
           result.launched.push(...ids)
+          finished.set(a.id, `${message}: launched ${ids.join(', ') || 'nothing'}`)
           ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`})
           return
         }
         case 'start':
-          await ctx.port.startInstances(a.ids)
+          await perInstance(a, ctx.port.startInstances(a.ids))
           break
         case 'stop':
-          await ctx.port.stopInstances(a.ids)
+          await perInstance(a, ctx.port.stopInstances(a.ids))
           break
         case 'reboot':
-          await ctx.port.rebootInstances(a.ids)
+          await perInstance(a, ctx.port.rebootInstances(a.ids))
           break
         case 'terminate':
-          await ctx.port.terminateInstances(a.ids)
+          await perInstance(a, ctx.port.terminateInstances(a.ids))
           break
         case 'wait': {
           const ids = [
             ...a.ids,
             ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
-          ]
-          result.lastObservation = await waitFor(ids, a, ctx, sleep)
+          ].filter((id) => !failedIds.has(id))
+          const waited = await waitFor(ids, a, ctx, sleep)
+          result.lastObservation = waited.seen
+          for (const f of waited.lost) failedIds.add(f.id)
+          result.failures.push(...waited.lost)
           break
         }
       }
+      finished.set(a.id, message)
       ctx.onEvent({type: 'action:done', action: a, message})
     } catch (e) {
       ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})
@@ -127,6 +195,13 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   // Actions start as soon as their prerequisites are done; independent ones run in parallel.
   for (const a of plan.actions) done.set(a.id, run(a))
   const settled = await Promise.allSettled(done.values())
+  if (ctx.signal?.aborted) {
+    const {done: did, notDone} = interruptionReport(plan, finished)
+    throw new InterruptedError(
+      `interrupted: ${did.length} of ${plan.actions.length} action(s) done, ${notDone.length} not done`,
+      {done: did, notDone, launched: result.launched},
+    )
+  }
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
   if (failed) throw failed.reason
   return result
@@ -175,10 +250,16 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
         if (slot === null) return
         filled.add(slot)
-        await ctx.port.createTags([r.id], {
-          [Tag.Name]: instanceName(c.project, slot),
-          [Tag.Slot]: String(slot),
-        })
+        try {
+          await ctx.port.createTags([r.id], {
+            [Tag.Name]: instanceName(c.project, slot),
+            [Tag.Slot]: String(slot),
+          })
+        } catch (e) {
+          // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
+          // and the next create writes it.
+          ctx.onEvent({type: 'warn', message: `could not name ${r.id}: ${(e as Error).message}`})
+        }
       })
     } else filled.add(slots[0])
     out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))
@@ -193,31 +274,59 @@ function reached(state: string | undefined, until: Action['until']): boolean {
   return state === until
 }
 
-/** Polls with one DescribeInstances per round for the whole batch, until every id is there. */
+/**
+ * A lost instance whose slot is held by another live member that wins the slot by the duplicate
+ * rule (earliest launched, ties by id): another run's create resolved a duplicate; not a failure.
+ */
+function lostToDuplicate(id: string, seen: RawInstance[], project: string): boolean {
+  const me = seen.find((r) => r.id === id)
+  if (!me) return false
+  const slot = resolveSlot(me, project)
+  if (slot === null) return false
+  const key = (r: RawInstance) => `${r.launchTime ?? ''}\u0000${r.id}`
+  return seen.some(
+    (r) =>
+      r.id !== id &&
+      ['pending', 'running', 'stopping', 'stopped'].includes(r.state) &&
+      resolveSlot(r, project) === slot &&
+      key(r) < key(me),
+  )
+}
+
+/**
+ * Polls with one DescribeInstances per round for the whole batch, until every id is there.
+ * Instances that went away (terminated while waiting for running or stopped) are returned as
+ * `lost` and no longer waited for.
+ */
 async function waitFor(
   ids: string[],
   a: Action,
   ctx: ApplyContext,
   sleep: (ms: number) => Promise<void>,
-): Promise<RawInstance[]> {
+): Promise<{seen: RawInstance[]; lost: TargetFailure[]}> {
   const deadline = Date.now() + ctx.config.wait.timeout * 1000
   const tag = projectTagValue(ctx.config.project)
+  const lost: TargetFailure[] = []
+  let waiting = ids
   for (let round = 0; ; round++) {
     const seen = (await ctx.port.describeProject(tag)).filter((r) => isMember(r, ctx.config.project))
     const states = new Map(seen.map((r) => [r.id, r.state]))
-    const pending = ids.filter((id) => !reached(states.get(id), a.until))
-    // Eventual consistency: a just-launched instance may be missing from the first answers.
-    const lost =
-      a.until === 'running'
-        ? pending.filter((id) => ['terminated', 'shutting-down'].includes(states.get(id) ?? ''))
-        : []
-    if (lost.length) {
-      throw new PartialFailureError(
-        `${lost.length} instance(s) went away while waiting for running: ${lost.join(', ')}`,
-        lost.map((id) => ({id, reason: `became ${states.get(id)}`})),
-      )
+    // Eventual consistency: a just-launched instance may be missing from the first answers, so a
+    // missing id is waited for; one that is there and terminated is lost.
+    const gone =
+      a.until === 'terminated'
+        ? []
+        : waiting.filter((id) => ['terminated', 'shutting-down'].includes(states.get(id) ?? ''))
+    for (const id of gone) {
+      if (lostToDuplicate(id, seen, ctx.config.project)) {
+        ctx.onEvent({type: 'info', message: `${id} was terminated as a duplicate slot claim by another run`})
+      } else {
+        lost.push({id, reason: `became ${states.get(id)} while waiting for ${a.until}`})
+      }
     }
-    if (pending.length === 0) return seen
+    if (gone.length) waiting = waiting.filter((id) => !gone.includes(id))
+    const pending = waiting.filter((id) => !reached(states.get(id), a.until))
+    if (pending.length === 0) return {seen, lost}
     ctx.onEvent({
       type: 'action:progress',
       action: a,

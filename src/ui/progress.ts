@@ -76,7 +76,13 @@ async function listrProgress(): Promise<Progress> {
               await waits.get(a.id)!.promise
             },
           })),
-          {concurrent: true, exitOnError: false, rendererOptions: {collapseErrors: false}},
+          {
+            concurrent: true,
+            exitOnError: false,
+            rendererOptions: {collapseErrors: false},
+            // Ctrl-C is the command's to handle (it reports what was done and exits 130).
+            registerSignalListeners: false,
+          },
         )
         running = list.run().catch(() => {})
       } else if (e.type === 'action:done') waits.get(e.action.id)?.resolve()

@@ -18,7 +18,10 @@ describe('commands (oclif runCommand, mocked SDK)', () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-cmd-'))
     cfg = path.join(dir, 'wolphin.yaml')
-    await writeFile(cfg, 'project: p\nregion: us-east-1\nami: ami-12345678\nwait: {interval: 0.01, timeout: 2}\n')
+    await writeFile(
+      cfg,
+      'project: p\nregion: us-east-1\nami: ami-12345678\nwait: {interval: 0.01, timeout: 2}\n',
+    )
     process.env.AWS_ACCESS_KEY_ID = 'testing'
     process.env.AWS_SECRET_ACCESS_KEY = 'testing'
   })
@@ -34,25 +37,67 @@ describe('commands (oclif runCommand, mocked SDK)', () => {
 
   it('status --json prints the DESIGN.md shape', async () => {
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{Instances: [{InstanceId: 'i-1', State: {Name: 'running'}, Tags: tag(1), PublicIpAddress: '203.0.113.9'}]}],
+      Reservations: [
+        {
+          Instances: [
+            {InstanceId: 'i-1', State: {Name: 'running'}, Tags: tag(1), PublicIpAddress: '203.0.113.9'},
+          ],
+        },
+      ],
     })
     const {stdout, error} = await run(['status', '-c', cfg, '--json'])
     expect(error).to.equal(undefined)
     const doc = JSON.parse(stdout)
     expect(doc.project).to.equal('p')
     expect(Object.keys(doc.instances[0])).to.include.members([
-      'id', 'name', 'slot', 'state', 'publicIp', 'privateIp', 'publicDns', 'privateDns', 'imageId',
-      'instanceType', 'zone', 'launchTime', 'owner', 'expiresAt', 'outdated',
+      'id',
+      'name',
+      'slot',
+      'state',
+      'publicIp',
+      'privateIp',
+      'publicDns',
+      'privateDns',
+      'imageId',
+      'instanceType',
+      'zone',
+      'launchTime',
+      'owner',
+      'expiresAt',
+      'outdated',
     ])
-    expect(doc.instances[0]).to.include({id: 'i-1', name: 'wolphin.p.1', slot: 1, state: 'running', publicIp: '203.0.113.9'})
+    expect(doc.instances[0]).to.include({
+      id: 'i-1',
+      name: 'wolphin.p.1',
+      slot: 1,
+      state: 'running',
+      publicIp: '203.0.113.9',
+    })
   })
 
   it('stop -i 1 --json stops slot 1 only and returns the operation result', async () => {
-    ec2.on(DescribeInstancesCommand).resolvesOnce({
-      Reservations: [{Instances: [{InstanceId: 'i-1', State: {Name: 'running'}, Tags: tag(1)}, {InstanceId: 'i-2', State: {Name: 'running'}, Tags: tag(2)}]}],
-    }).resolves({
-      Reservations: [{Instances: [{InstanceId: 'i-1', State: {Name: 'stopped'}, Tags: tag(1)}, {InstanceId: 'i-2', State: {Name: 'running'}, Tags: tag(2)}]}],
-    })
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {InstanceId: 'i-1', State: {Name: 'running'}, Tags: tag(1)},
+              {InstanceId: 'i-2', State: {Name: 'running'}, Tags: tag(2)},
+            ],
+          },
+        ],
+      })
+      .resolves({
+        Reservations: [
+          {
+            Instances: [
+              {InstanceId: 'i-1', State: {Name: 'stopped'}, Tags: tag(1)},
+              {InstanceId: 'i-2', State: {Name: 'running'}, Tags: tag(2)},
+            ],
+          },
+        ],
+      })
     ec2.on(StopInstancesCommand).resolves({})
     const {stdout, error} = await run(['stop', '-c', cfg, '-i', '1', '--json'])
     expect(error).to.equal(undefined)
@@ -63,8 +108,16 @@ describe('commands (oclif runCommand, mocked SDK)', () => {
   const usage: Array<[string, string[], RegExp]> = [
     ['a bad slot list', ['stop', '-i', 'x'], /--instances: "x" is not a slot number or range/],
     ['a bad state', ['status', '--state', 'up'], /--state: "up" is not an instance state/],
-    ['a missing selector module', ['stop', '--selector', './nope.js'], /--selector: \.\/nope\.js: no such file/],
-    ['a missing config file', ['status', '-c', '/nonexistent/w.yaml'], /cannot read config file \(no such file\)/],
+    [
+      'a missing selector module',
+      ['stop', '--selector', './nope.js'],
+      /--selector: \.\/nope\.js: no such file/,
+    ],
+    [
+      'a missing config file',
+      ['status', '-c', '/nonexistent/w.yaml'],
+      /cannot read config file \(no such file\)/,
+    ],
     ['an unknown flag', ['status', '--frobnicate'], /Nonexistent flag: --frobnicate/],
     ['terminate of the whole project without --yes', ['terminate'], /pass --yes/],
   ]

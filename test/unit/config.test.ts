@@ -36,7 +36,9 @@ describe('config', () => {
 
   it('accepts count as a number and as {min, max}, with defaults for the rest', async () => {
     let dir = await tmp({'wolphin.yaml': base + 'count: 3\n'})
-    let {config, sources} = await loadConfig({cwd: dir})
+    const loaded = await loadConfig({cwd: dir})
+    let config = loaded.config
+    const sources = loaded.sources
     expect(config.count).to.deep.equal({min: 3, max: 3})
     expect(config.instanceType).to.equal('t3.micro')
     expect(config.imdsv2).to.equal(true)
@@ -48,21 +50,37 @@ describe('config', () => {
   })
 
   const bad: Array<[string, string, RegExp]> = [
-    ['min > max', base + 'count: {min: 4, max: 2}\n', /wolphin\.yaml: field "count": min \(4\) is greater than max \(2\)/],
+    [
+      'min > max',
+      base + 'count: {min: 4, max: 2}\n',
+      /wolphin\.yaml: field "count": min \(4\) is greater than max \(2\)/,
+    ],
     ['min < 1', base + 'count: {min: 0, max: 2}\n', /wolphin\.yaml: field "count\.min": expected min >= 1/],
     ['count 0', base + 'count: 0\n', /wolphin\.yaml: field "count"/],
     ['unknown field', base + 'instance_typo: t3.micro\n', /wolphin\.yaml: unknown field "instance_typo"/],
     ['unknown nested field', base + 'ssh: {prot: 22}\n', /wolphin\.yaml: unknown field "prot" in "ssh"/],
-    ['wrong type', base + 'count: three\n', /wolphin\.yaml: field "count": expected a whole number >= 1 or \{min, max\}/],
+    [
+      'wrong type',
+      base + 'count: three\n',
+      /wolphin\.yaml: field "count": expected a whole number >= 1 or \{min, max\}/,
+    ],
     ['wrong type for a string', base + 'email: 5\n', /wolphin\.yaml: field "email": .*expected string/i],
     ['bad AMI id', 'project: p\nami: ubuntu\n', /field "ami": expected an AMI id/],
     ['bad region', base + 'region: Frankfurt\n', /field "region": expected a region like eu-west-1/],
-    ['reserved tag', base + 'tags: {Name: x}\n', /field "tags": ProjectName, Name, OwnerEmail and wolphin:\* tags are set by wolphin/],
+    [
+      'reserved tag',
+      base + 'tags: {Name: x}\n',
+      /field "tags": ProjectName, Name, OwnerEmail and wolphin:\* tags are set by wolphin/,
+    ],
     ['malformed YAML', 'project: [p\n', /wolphin\.yaml: malformed YAML/],
     ['not a mapping', '- a\n- b\n', /wolphin\.yaml: expected a mapping of fields/],
     ['missing project', 'ami: ami-12345678\n', /wolphin\.yaml: field "project" is required/],
     ['bad lease', base + 'lease: soon\n', /field "lease": expected a duration/],
-    ['bad ssh address', base + 'ssh: {address: eth0}\n', /field "ssh\.address": expected public-ip, private-ip, public-dns, private-dns or tag:KEY/],
+    [
+      'bad ssh address',
+      base + 'ssh: {address: eth0}\n',
+      /field "ssh\.address": expected public-ip, private-ip, public-dns, private-dns or tag:KEY/,
+    ],
   ]
   for (const [name, text, re] of bad) {
     it(`rejects ${name} with a one-line message naming file and field`, async () => {
@@ -90,12 +108,15 @@ describe('config', () => {
   it('says where it looked when nothing is found', async () => {
     const dir = await tmp({})
     const err = await configError(loadConfig({cwd: dir}))
-    expect(err.message).to.match(/no config found in .* \(looked for wolphin\.yaml, \.wolphinrc\*, package\.json#wolphin\)/)
+    expect(err.message).to.match(
+      /no config found in .* \(looked for wolphin\.yaml, \.wolphinrc\*, package\.json#wolphin\)/,
+    )
   })
 
   it('layers -c files, later ones overriding, and flags over files', async () => {
     const dir = await tmp({
-      'a.yaml': base + 'count: 2\ntags: {team: a, env: dev}\nssh: {user: x}\n'.replace('ssh: {user: x}\n', ''),
+      'a.yaml':
+        base + 'count: 2\ntags: {team: a, env: dev}\nssh: {user: x}\n'.replace('ssh: {user: x}\n', ''),
       'b.yaml': 'count: {min: 1, max: 5}\ntags: {env: ci}\ninstanceType: c5.large\n',
     })
     const {config, sources} = await loadConfig({cwd: dir, files: ['a.yaml', 'b.yaml'], region: 'eu-west-1'})
@@ -150,8 +171,13 @@ describe('config', () => {
       wait: {interval: 5, timeout: 60},
     })
     expect(config.ssh?.key).to.equal('/home/me/.ssh/mykey.pem')
-    expect(() => parseLegacy('colour = blue', 'old.conf')).to.throw(ConfigError, /old\.conf: unknown field "colour"/)
-    expect(() => parseLegacy('min_instance_count = two', 'old.conf')).to.throw(/field "min_instance_count": expected a whole number/)
+    expect(() => parseLegacy('colour = blue', 'old.conf')).to.throw(
+      ConfigError,
+      /old\.conf: unknown field "colour"/,
+    )
+    expect(() => parseLegacy('min_instance_count = two', 'old.conf')).to.throw(
+      /field "min_instance_count": expected a whole number/,
+    )
   })
 
   it('refuses a file it cannot read for permissions (when not root)', async function () {
@@ -178,7 +204,8 @@ describe('durations', () => {
     ['1h 30m', null],
     [-1, null],
   ]
-  for (const [text, ms] of table) it(`parses ${JSON.stringify(text)} as ${ms}`, () => expect(parseDuration(text)).to.equal(ms))
+  for (const [text, ms] of table)
+    it(`parses ${JSON.stringify(text)} as ${ms}`, () => expect(parseDuration(text)).to.equal(ms))
   it('formats durations', () => {
     expect(formatDuration(5_400_000)).to.equal('1h30m')
     expect(formatDuration(-90_000)).to.equal('-1m30s')

@@ -48,7 +48,11 @@ function sdkInstance(id: string, state: string, tags: Record<string, string>, la
   }
 }
 
-const ours = (slot: number) => ({ProjectName: 'wolphin.p', Name: `wolphin.p.${slot}`, 'wolphin:slot': String(slot)})
+const ours = (slot: number) => ({
+  ProjectName: 'wolphin.p',
+  Name: `wolphin.p.${slot}`,
+  'wolphin:slot': String(slot),
+})
 
 function project(over: Partial<ResolvedConfig> = {}) {
   return new Project(config(over), {port: new SdkEc2Port(new EC2Client({region: 'us-east-1'}))})
@@ -96,20 +100,34 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
   })
 
   it('create of one: one Describe, one RunInstances with every tag and IMDSv2, no CreateTags', async () => {
-    ec2.on(DescribeInstancesCommand).resolvesOnce({Reservations: []}).resolves({
-      Reservations: [{Instances: [sdkInstance('i-new', 'running', ours(1))]}],
-    })
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({Reservations: []})
+      .resolves({
+        Reservations: [{Instances: [sdkInstance('i-new', 'running', ours(1))]}],
+      })
     ec2.on(RunInstancesCommand).resolves({Instances: [sdkInstance('i-new', 'pending', ours(1))]})
     const r = await project({email: 'me@x.io', tags: {team: 'perf'}, lease: 3_600_000}).create()
     expect(r.launched).to.deep.equal(['i-new'])
     const run = ec2.commandCalls(RunInstancesCommand)
     expect(run).to.have.length(1)
     const input = run[0].args[0].input
-    expect(input).to.deep.include({ImageId: 'ami-12345678', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1})
+    expect(input).to.deep.include({
+      ImageId: 'ami-12345678',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+    })
     expect(input.MetadataOptions).to.deep.equal({HttpTokens: 'required', HttpEndpoint: 'enabled'})
     expect(input.ClientToken).to.match(/^wolphin-[0-9a-f]{48}$/)
     const tags = Object.fromEntries(input.TagSpecifications![0].Tags!.map((t) => [t.Key, t.Value]))
-    expect(tags).to.include({ProjectName: 'wolphin.p', Name: 'wolphin.p.1', 'wolphin:slot': '1', OwnerEmail: 'me@x.io', team: 'perf'})
+    expect(tags).to.include({
+      ProjectName: 'wolphin.p',
+      Name: 'wolphin.p.1',
+      'wolphin:slot': '1',
+      OwnerEmail: 'me@x.io',
+      team: 'perf',
+    })
     expect(tags['wolphin:spec']).to.match(/^[0-9a-f]{12}$/)
     expect(Date.parse(tags['wolphin:expires-at'])).to.be.greaterThan(Date.now())
     expect(ec2.commandCalls(CreateTagsCommand)).to.have.length(0)
@@ -128,7 +146,11 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
     const slotsTags = {ProjectName: 'wolphin.p', 'wolphin:slots': '1,2,3'}
     ec2.on(DescribeInstancesCommand).resolves({Reservations: []})
     ec2.on(RunInstancesCommand).resolves({
-      Instances: [sdkInstance('i-a', 'pending', slotsTags, 0), sdkInstance('i-b', 'pending', slotsTags, 1), sdkInstance('i-c', 'pending', slotsTags, 2)],
+      Instances: [
+        sdkInstance('i-a', 'pending', slotsTags, 0),
+        sdkInstance('i-b', 'pending', slotsTags, 1),
+        sdkInstance('i-c', 'pending', slotsTags, 2),
+      ],
     })
     ec2.on(CreateTagsCommand).resolves({})
     const r = await project({count: {min: 3, max: 3}}).create({wait: false})
@@ -139,8 +161,16 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
       ['i-b', 2],
       ['i-c', 3],
     ])
-    const names = ec2.commandCalls(CreateTagsCommand).map((c) => [c.args[0].input.Resources, c.args[0].input.Tags])
-    expect(names).to.deep.include([['i-b'], [{Key: 'Name', Value: 'wolphin.p.2'}, {Key: 'wolphin:slot', Value: '2'}]])
+    const names = ec2
+      .commandCalls(CreateTagsCommand)
+      .map((c) => [c.args[0].input.Resources, c.args[0].input.Tags])
+    expect(names).to.deep.include([
+      ['i-b'],
+      [
+        {Key: 'Name', Value: 'wolphin.p.2'},
+        {Key: 'wolphin:slot', Value: '2'},
+      ],
+    ])
   })
 
   it('batches state changes by 1000 ids', async () => {
@@ -172,7 +202,9 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
 
   it('reboot uses RebootInstances on running instances only; start skips running', async () => {
     ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [{Instances: [sdkInstance('i-1', 'running', ours(1)), sdkInstance('i-2', 'stopped', ours(2))]}],
+      Reservations: [
+        {Instances: [sdkInstance('i-1', 'running', ours(1)), sdkInstance('i-2', 'stopped', ours(2))]},
+      ],
     })
     ec2.on(RebootInstancesCommand).resolves({})
     await project().reboot(null)
@@ -183,20 +215,29 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
   })
 
   it('a dry run makes no mutating call', async () => {
-    ec2.on(DescribeInstancesCommand).resolves({Reservations: [{Instances: [sdkInstance('i-1', 'running', ours(1))]}]})
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({Reservations: [{Instances: [sdkInstance('i-1', 'running', ours(1))]}]})
     await project({count: {min: 3, max: 3}}).create({dryRun: true})
     await project().terminate(null, {dryRun: true})
-    expect(ec2.calls().map((c) => c.args[0].constructor.name)).to.deep.equal(['DescribeInstancesCommand', 'DescribeInstancesCommand'])
+    expect(ec2.calls().map((c) => c.args[0].constructor.name)).to.deep.equal([
+      'DescribeInstancesCommand',
+      'DescribeInstancesCommand',
+    ])
   })
 
   it('waits time out with a clear error', async () => {
-    ec2.on(DescribeInstancesCommand).resolves({Reservations: [{Instances: [sdkInstance('i-1', 'stopping', ours(1))]}]})
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({Reservations: [{Instances: [sdkInstance('i-1', 'stopping', ours(1))]}]})
     const p = project({wait: {timeout: 0.05, interval: 0.01}})
     try {
       await p.stop(null)
       expect.fail('expected a timeout')
     } catch (e) {
-      expect((e as Error).message).to.match(/timed out after 0\.05s waiting for 1 instance\(s\) to be stopped: i-1/)
+      expect((e as Error).message).to.match(
+        /timed out after 0\.05s waiting for 1 instance\(s\) to be stopped: i-1/,
+      )
     }
   })
 
@@ -205,7 +246,11 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
       ['UnauthorizedOperation', 'You are not authorized', /RunInstances: not authorised by IAM/],
       ['InstanceLimitExceeded', 'limit 20', /instance limit is reached/],
       ['InsufficientInstanceCapacity', 'no capacity', /not enough capacity/],
-      ['InvalidAMIID.NotFound', "The image id '[ami-1]' does not exist", /the AMI does not exist in this region/],
+      [
+        'InvalidAMIID.NotFound',
+        "The image id '[ami-1]' does not exist",
+        /the AMI does not exist in this region/,
+      ],
       ['InvalidAMIID.Malformed', 'bad', /the AMI id is malformed/],
     ]
     for (const [name, message, re] of table) {
@@ -223,9 +268,14 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
       })
     }
     it('missing credentials and region', () => {
-      expect(mapAwsError(Object.assign(new Error('Could not load credentials from any providers'), {name: 'CredentialsProviderError'}), 'X')).to.be.instanceOf(
-        CredentialsError,
-      )
+      expect(
+        mapAwsError(
+          Object.assign(new Error('Could not load credentials from any providers'), {
+            name: 'CredentialsProviderError',
+          }),
+          'X',
+        ),
+      ).to.be.instanceOf(CredentialsError)
       expect(mapAwsError(new Error('Region is missing'), 'X')).to.be.instanceOf(ConfigError)
     })
   })

@@ -55,8 +55,21 @@ function view(actions: Action[]) {
  */
 function originalFixture(): Instance[] {
   const states: InstanceState[] = [
-    'stopping', 'stopping', 'stopped', 'stopped', 'shutting-down', 'shutting-down',
-    'terminated', 'terminated', 'pending', 'pending', 'running', 'running', 'running', 'running', 'running',
+    'stopping',
+    'stopping',
+    'stopped',
+    'stopped',
+    'shutting-down',
+    'shutting-down',
+    'terminated',
+    'terminated',
+    'pending',
+    'pending',
+    'running',
+    'running',
+    'running',
+    'running',
+    'running',
   ]
   return states.map((s, n) => inst(n + 1, s, {id: `i-${String(n + 1).padStart(2, '0')}`}))
 }
@@ -65,30 +78,69 @@ describe('planners', () => {
   describe('planCreate', () => {
     const wait = {wait: true}
     const table: Array<[string, Instance[], {min: number; max: number}, unknown[]]> = [
-      ['empty project, count 3', [], {min: 3, max: 3}, [[0, [], 'launch', [1, 2, 3], 3], [1, [0], 'wait', [], 'running']]],
-      ['empty project, {min 2, max 3}: greedy to max, succeed from min', [], {min: 2, max: 3}, [[0, [], 'launch', [1, 2, 3], 2], [1, [0], 'wait', [], 'running']]],
-      ['already converged', [inst(1, 'running', {id: 'i-a'}), inst(2, 'running', {id: 'i-b'})], {min: 2, max: 2}, []],
+      [
+        'empty project, count 3',
+        [],
+        {min: 3, max: 3},
+        [
+          [0, [], 'launch', [1, 2, 3], 3],
+          [1, [0], 'wait', [], 'running'],
+        ],
+      ],
+      [
+        'empty project, {min 2, max 3}: greedy to max, succeed from min',
+        [],
+        {min: 2, max: 3},
+        [
+          [0, [], 'launch', [1, 2, 3], 2],
+          [1, [0], 'wait', [], 'running'],
+        ],
+      ],
+      [
+        'already converged',
+        [inst(1, 'running', {id: 'i-a'}), inst(2, 'running', {id: 'i-b'})],
+        {min: 2, max: 2},
+        [],
+      ],
       [
         'a stopped member is started, not replaced',
         [inst(1, 'running', {id: 'i-a'}), inst(2, 'stopped', {id: 'i-b'})],
         {min: 2, max: 2},
-        [[0, [], 'start', ['i-b']], [1, [0], 'wait', ['i-b'], 'running']],
+        [
+          [0, [], 'start', ['i-b']],
+          [1, [0], 'wait', ['i-b'], 'running'],
+        ],
       ],
       [
         'a hole is filled at the lowest free slot',
         [inst(1, 'running', {id: 'i-a'}), inst(3, 'running', {id: 'i-c'})],
         {min: 3, max: 3},
-        [[0, [], 'launch', [2], 1], [1, [0], 'wait', [], 'running']],
+        [
+          [0, [], 'launch', [2], 1],
+          [1, [0], 'wait', [], 'running'],
+        ],
       ],
       [
         'terminated and shutting-down slots are free',
-        [inst(1, 'terminated', {id: 'i-a'}), inst(2, 'shutting-down', {id: 'i-b'}), inst(3, 'running', {id: 'i-c'})],
+        [
+          inst(1, 'terminated', {id: 'i-a'}),
+          inst(2, 'shutting-down', {id: 'i-b'}),
+          inst(3, 'running', {id: 'i-c'}),
+        ],
         {min: 2, max: 2},
-        [[0, [], 'launch', [1], 1], [1, [0], 'wait', [], 'running']],
+        [
+          [0, [], 'launch', [1], 1],
+          [1, [0], 'wait', [], 'running'],
+        ],
       ],
       [
         'above max: highest slots go first',
-        [inst(1, 'running', {id: 'i-a'}), inst(2, 'running', {id: 'i-b'}), inst(3, 'stopped', {id: 'i-c'}), inst(4, 'running', {id: 'i-d'})],
+        [
+          inst(1, 'running', {id: 'i-a'}),
+          inst(2, 'running', {id: 'i-b'}),
+          inst(3, 'stopped', {id: 'i-c'}),
+          inst(4, 'running', {id: 'i-d'}),
+        ],
         {min: 1, max: 2},
         [[0, [], 'terminate', ['i-c', 'i-d']]],
       ],
@@ -105,7 +157,10 @@ describe('planners', () => {
         'within min..max nothing is launched beyond max',
         [inst(1, 'running', {id: 'i-a'}), inst(2, 'running', {id: 'i-b'})],
         {min: 1, max: 3},
-        [[0, [], 'launch', [3], 1], [1, [0], 'wait', [], 'running']],
+        [
+          [0, [], 'launch', [3], 1],
+          [1, [0], 'wait', [], 'running'],
+        ],
       ],
     ]
     for (const [name, observed, count, expected] of table) {
@@ -124,7 +179,7 @@ describe('planners', () => {
       ])
     })
 
-    it("the 15-instance fixture, count 15: fills the terminated and shutting-down slots", () => {
+    it('the 15-instance fixture, count 15: fills the terminated and shutting-down slots', () => {
       const plan = planCreate(originalFixture(), {count: {min: 15, max: 15}, wait: true})
       const launch = plan.actions.find((a) => a.kind === 'launch')!
       expect(launch.slots).to.deep.equal([5, 6, 7, 8])
@@ -132,7 +187,9 @@ describe('planners', () => {
     })
 
     it('--no-wait plans no wait for running', () => {
-      expect(view(planCreate([], {count: {min: 1, max: 1}, wait: false}).actions)).to.deep.equal([[0, [], 'launch', [1], 1]])
+      expect(view(planCreate([], {count: {min: 1, max: 1}, wait: false}).actions)).to.deep.equal([
+        [0, [], 'launch', [1], 1],
+      ])
     })
 
     it('is idempotent: planning from the converged result does nothing', () => {
@@ -150,7 +207,17 @@ describe('planners', () => {
         [2, [], 'start', ['i-03', 'i-04']],
         [3, [1, 2], 'wait', ['i-01', 'i-02', 'i-03', 'i-04', 'i-09', 'i-10'], 'running'],
       ])
-      expect(plan.skipped.map((s) => s.id)).to.deep.equal(['i-05', 'i-06', 'i-07', 'i-08', 'i-11', 'i-12', 'i-13', 'i-14', 'i-15'])
+      expect(plan.skipped.map((s) => s.id)).to.deep.equal([
+        'i-05',
+        'i-06',
+        'i-07',
+        'i-08',
+        'i-11',
+        'i-12',
+        'i-13',
+        'i-14',
+        'i-15',
+      ])
     })
 
     it('stop: stops pending and running, waits for the stopping too', () => {
@@ -184,7 +251,8 @@ describe('planners', () => {
     })
 
     it('an empty selection plans nothing', () => {
-      for (const p of [planStart, planStop, planTerminate]) expect(p([], {wait: true}).actions).to.deep.equal([])
+      for (const p of [planStart, planStop, planTerminate])
+        expect(p([], {wait: true}).actions).to.deep.equal([])
     })
   })
 

@@ -6,7 +6,14 @@ import {expect} from 'chai'
 
 import {SelectorError} from '../../src/errors.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
-import {applySelector, loadSelectorModule, parseSlots, parseStates, parseTagFilter, selectorFromFlags} from '../../src/selectors/index.js'
+import {
+  applySelector,
+  loadSelectorModule,
+  parseSlots,
+  parseStates,
+  parseTagFilter,
+  selectorFromFlags,
+} from '../../src/selectors/index.js'
 
 function inst(slot: number, state: InstanceState, tags: Record<string, string> = {}): Instance {
   return {
@@ -30,7 +37,13 @@ function inst(slot: number, state: InstanceState, tags: Record<string, string> =
   }
 }
 
-const fleet = [inst(1, 'running', {role: 'a'}), inst(2, 'stopped', {role: 'b'}), inst(3, 'running', {role: 'b'}), inst(5, 'running'), inst(7, 'pending')]
+const fleet = [
+  inst(1, 'running', {role: 'a'}),
+  inst(2, 'stopped', {role: 'b'}),
+  inst(3, 'running', {role: 'b'}),
+  inst(5, 'running'),
+  inst(7, 'pending'),
+]
 const slots = (xs: Instance[]) => xs.map((i) => i.slot)
 
 describe('selectors', () => {
@@ -54,7 +67,10 @@ describe('selectors', () => {
   }
   it('parses states and tags, rejecting bad ones', () => {
     expect(parseStates('running,STOPPED')).to.deep.equal(['running', 'stopped'])
-    expect(() => parseStates('up')).to.throw(SelectorError, /"up" is not an instance state; expected one or more of pending, running/)
+    expect(() => parseStates('up')).to.throw(
+      SelectorError,
+      /"up" is not an instance state; expected one or more of pending, running/,
+    )
     expect(parseTagFilter('a=b=c')).to.deep.equal({key: 'a', value: 'b=c'})
     expect(() => parseTagFilter('=x')).to.throw(SelectorError, /is not KEY=VALUE/)
     expect(() => parseTagFilter('x')).to.throw(SelectorError, /is not KEY=VALUE/)
@@ -86,13 +102,19 @@ describe('selectors', () => {
       for (const [f, t] of Object.entries(files)) await writeFile(path.join(dir, f), t)
     })
     it('loads objects, functions, classes and named exports', async () => {
-      expect(slots(await applySelector(await loadSelectorModule('object.mjs', dir), fleet))).to.deep.equal([1, 3, 5, 7])
-      expect(slots(await applySelector(await loadSelectorModule('fn.mjs', dir), fleet))).to.deep.equal([1, 3, 5])
+      expect(slots(await applySelector(await loadSelectorModule('object.mjs', dir), fleet))).to.deep.equal([
+        1, 3, 5, 7,
+      ])
+      expect(slots(await applySelector(await loadSelectorModule('fn.mjs', dir), fleet))).to.deep.equal([
+        1, 3, 5,
+      ])
       expect(slots(await applySelector(await loadSelectorModule('klass.mjs', dir), fleet))).to.deep.equal([1])
       expect(slots(await applySelector(await loadSelectorModule('named.mjs', dir), fleet))).to.deep.equal([7])
     })
     it('a selector can never widen the selection', async () => {
-      expect(slots(await applySelector(await loadSelectorModule('widen.mjs', dir), fleet))).to.deep.equal([1, 2, 3, 5, 7])
+      expect(slots(await applySelector(await loadSelectorModule('widen.mjs', dir), fleet))).to.deep.equal([
+        1, 2, 3, 5, 7,
+      ])
     })
     it('clear errors for missing, broken, empty and throwing modules', async () => {
       const fail = async (f: string, re: RegExp) => {
@@ -107,7 +129,10 @@ describe('selectors', () => {
       }
       await fail('missing.mjs', /--selector: missing\.mjs: no such file/)
       await fail('broken.mjs', /--selector: broken\.mjs: failed to load/)
-      await fail('none.mjs', /does not export a selector; expected a default export with a select\(instances\) method or a function/)
+      await fail(
+        'none.mjs',
+        /does not export a selector; expected a default export with a select\(instances\) method or a function/,
+      )
       await fail('throws.mjs', /selector "throws\.mjs" failed: boom|selector .* failed: boom/)
     })
   })
