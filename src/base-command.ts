@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import {loadConfig} from './config/load.js'
-import {ExitCode, PartialFailureError, UsageError, WolphinError} from './errors.js'
+import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {type Selector, selectorFromFlags} from './selectors/index.js'
@@ -76,6 +76,26 @@ export abstract class BaseCommand extends Command {
   static baseFlags = globalFlags
 
   private finishProgress: (() => Promise<void>) | null = null
+  private interrupt: AbortController | null = null
+
+  /**
+   * Aborted by the first Ctrl-C (SIGINT): operations stop waiting, start nothing new and end with
+   * an InterruptedError saying what was done (exit 130). A second Ctrl-C exits at once.
+   */
+  protected interruptSignal(): AbortSignal {
+    if (!this.interrupt) {
+      const ac = new AbortController()
+      this.interrupt = ac
+      process.on('SIGINT', () => {
+        if (ac.signal.aborted) process.exit(ExitCode.Interrupted)
+        process.stderr.write(
+          '\ninterrupted: finishing the calls in flight, starting nothing new (Ctrl-C again to quit now)\n',
+        )
+        ac.abort()
+      })
+    }
+    return this.interrupt.signal
+  }
 
   protected async openProject(
     flags: GlobalFlagValues,
@@ -89,6 +109,7 @@ export abstract class BaseCommand extends Command {
     })
     return new Project(config, {
       aws: {region: flags.region ?? config.region, profile: flags.profile},
+      signal: this.interruptSignal(),
       onEvent: opts.onEvent,
     })
   }
@@ -146,6 +167,7 @@ export abstract class BaseCommand extends Command {
           exitCode: code,
         },
       }
+      if (err instanceof InterruptedError && err.report) Object.assign(body.error as object, err.report)
       if (err instanceof PartialFailureError) {
         ;(body.error as Record<string, unknown>).failures = err.failures
         if (err.result && typeof err.result === 'object') Object.assign(body, err.result)
@@ -156,6 +178,10 @@ export abstract class BaseCommand extends Command {
       if (err instanceof PartialFailureError)
         for (const f of err.failures)
           process.stderr.write(`  ${f.id}${f.name ? ` (${f.name})` : ''}: ${f.reason}\n`)
+      if (err instanceof InterruptedError && err.report) {
+        for (const d of err.report.done) process.stderr.write(`  done: ${d}\n`)
+        for (const d of err.report.notDone) process.stderr.write(`  not done: ${d}\n`)
+      }
       if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
     }
     this.exit(code)

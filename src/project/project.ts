@@ -1,6 +1,6 @@
 import {loadConfig, type LoadConfigOptions} from '../config/load.js'
 import type {ResolvedConfig} from '../config/schema.js'
-import {ConfigError} from '../errors.js'
+import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import {applyPlan} from './apply.js'
 import {type EventSink, ignoreEvents} from './events.js'
@@ -32,11 +32,15 @@ export interface ProjectOptions {
   port?: Ec2Port
   aws?: AwsConnection
   onEvent?: EventSink
+  /** Aborting (Ctrl-C) stops waiting and starts nothing new: an InterruptedError says what was done. */
+  signal?: AbortSignal
 }
 
 export interface OperationOptions {
   dryRun?: boolean
   wait?: boolean
+  /** Overrides the project's signal for this operation. */
+  signal?: AbortSignal
 }
 
 export interface PlanJson {
@@ -87,12 +91,14 @@ export class Project {
   private portPromise: Promise<Ec2Port> | null
   private readonly onEvent: EventSink
   private readonly aws: AwsConnection
+  private readonly signal: AbortSignal | undefined
 
   constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
     this.config = config
     this.portPromise = opts.port ? Promise.resolve(opts.port) : null
     this.onEvent = opts.onEvent ?? ignoreEvents
     this.aws = opts.aws ?? {}
+    this.signal = opts.signal
   }
 
   /** Loads and validates the config (files, discovery or inline), then makes the project. */
@@ -153,7 +159,15 @@ export class Project {
     const raw = await this.observeRaw()
     const observed = this.toInstances(raw)
     const plan = planCreate(observed, {count: this.config.count, wait: opts.wait ?? true})
-    const result = await this.execute(plan, raw, observed, null, opts)
+    let result: OperationResult
+    try {
+      result = await this.execute(plan, raw, observed, null, opts)
+    } catch (e) {
+      // Some instances failed; the rest was done, duplicates are still settled before exiting 3.
+      if (e instanceof PartialFailureError && e.result && opts.wait !== false)
+        await this.resolveDuplicates(e.result as OperationResult)
+      throw e
+    }
     if (!result.dryRun && opts.wait !== false) await this.resolveDuplicates(result)
     return result
   }
@@ -228,12 +242,23 @@ export class Project {
       return result
     }
     if (opts.dryRun || (!isMutating(plan) && plan.actions.length === 0)) return result
+    const signal = opts.signal ?? this.signal
+    if (signal?.aborted) {
+      throw new InterruptedError(
+        `interrupted before any change: 0 of ${plan.actions.length} action(s) done`,
+        {
+          done: [],
+          notDone: result.plan.actions.map((a) => a.description),
+        },
+      )
+    }
     const applied = await applyPlan(plan, {
       port: await this.port(),
       config: this.config,
       spec: this.spec,
       onEvent: this.onEvent,
       observed: raw,
+      signal,
     })
     result.launched = applied.launched
     if (applied.lastObservation) {
@@ -245,6 +270,14 @@ export class Project {
       )
     } else if (applied.launched.length) {
       result.instances = [...result.instances, ...this.toInstances(applied.launchedRaw).map(instanceJson)]
+    }
+    if (applied.failures.length) {
+      const failures = applied.failures.map((f) => ({...f, name: f.name ?? names.get(f.id) ?? undefined}))
+      throw new PartialFailureError(
+        `${plan.operation}: ${failures.length} instance(s) failed, the rest was done: ${failures.map((f) => f.id).join(', ')}`,
+        failures,
+        result,
+      )
     }
     return result
   }
