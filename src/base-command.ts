@@ -110,7 +110,8 @@ export abstract class BaseCommand extends Command {
     return new Project(config, {
       aws: {region: flags.region ?? config.region, profile: flags.profile},
       signal: this.interruptSignal(),
-      onEvent: opts.onEvent,
+      // Without progress (status...), warnings such as expired leases still reach stderr.
+      onEvent: opts.onEvent ?? warningsToStderr,
     })
   }
 
@@ -186,6 +187,10 @@ export abstract class BaseCommand extends Command {
     }
     this.exit(code)
   }
+}
+
+const warningsToStderr: EventSink = (e) => {
+  if (e.type === 'warn') process.stderr.write(`warning: ${e.message}\n`)
 }
 
 function oneLine(s: string): string {

@@ -26,3 +26,18 @@ export type {Action, Plan} from './project/plan.js'
 export {planCreate, planStart, planStop, planReboot, planTerminate, describeAction} from './project/plan.js'
 export {Tag, projectTagValue, instanceName} from './project/tags.js'
 export {specHash} from './project/spec.js'
+export type {ExtendResult} from './project/project.js'
+export {
+  leaseState,
+  leaseText,
+  parseExpiry,
+  expiredInstances,
+  planExtend,
+  type ExtendRequest,
+  type ExtendPlan,
+} from './project/lease.js'
+export {listProjects, reap, summarizeProjects} from './project/fleet.js'
+export type {FleetOptions, LsResult, ProjectSummary, ReapOptions, ReapResult} from './project/fleet.js'
+export {planReap, type ProjectReapPlan, type ReapAction} from './project/reap.js'
+export {launchAttempts, type LaunchAttempt} from './project/launch-order.js'
+export type {FleetPort} from './project/ports.js'

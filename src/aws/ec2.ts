@@ -16,9 +16,9 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import type {RawInstance} from '../project/observe.js'
-import type {Ec2Port, LaunchRequest} from '../project/ports.js'
+import type {Ec2Port, FleetPort, LaunchRequest} from '../project/ports.js'
 import type {InstanceState} from '../project/types.js'
-import {Tag} from '../project/tags.js'
+import {PROJECT_PREFIX, Tag} from '../project/tags.js'
 import {PartialFailureError, type TargetFailure} from '../errors.js'
 import {mapAwsError} from './errors.js'
 
@@ -116,7 +116,7 @@ const DEFAULT_PORT_OPTIONS: PortOptions = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 }
 
-export class SdkEc2Port implements Ec2Port {
+export class SdkEc2Port implements Ec2Port, FleetPort {
   readonly options: PortOptions
   constructor(
     readonly client: EC2Client,
@@ -138,6 +138,35 @@ export class SdkEc2Port implements Ec2Port {
           }),
         )
         for (const res of r.Reservations ?? []) for (const i of res.Instances ?? []) out.push(toRaw(i))
+        NextToken = r.NextToken || undefined
+      } while (NextToken)
+    } catch (e) {
+      throw mapAwsError(e, 'DescribeInstances')
+    }
+    return out
+  }
+
+  /**
+   * Every instance of every wolphin project in the region: server-side `tag-key=ProjectName`, then
+   * the `wolphin.` prefix checked here (EC2 cannot filter on a tag value prefix). All pages.
+   */
+  async describeAllProjects(): Promise<RawInstance[]> {
+    const out: RawInstance[] = []
+    let NextToken: string | undefined
+    try {
+      do {
+        const r = await this.client.send(
+          new DescribeInstancesCommand({
+            Filters: [{Name: 'tag-key', Values: [Tag.Project]}],
+            MaxResults: PAGE_SIZE,
+            NextToken,
+          }),
+        )
+        for (const res of r.Reservations ?? [])
+          for (const i of res.Instances ?? []) {
+            const raw = toRaw(i)
+            if (raw.tags[Tag.Project]?.startsWith(PROJECT_PREFIX)) out.push(raw)
+          }
         NextToken = r.NextToken || undefined
       } while (NextToken)
     } catch (e) {
@@ -267,6 +296,11 @@ export class SdkEc2Port implements Ec2Port {
       this.client.send(new CreateTagsCommand({Resources, Tags: tagList(tags)})),
     )
   }
+}
+
+/** A port for one region's wolphin projects at once (ls, reap). */
+export function createFleetPort(opts: AwsOptions): FleetPort {
+  return new SdkEc2Port(createEc2Client(opts))
 }
 
 export function createEc2Port(opts: AwsOptions): Ec2Port {

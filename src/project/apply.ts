@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 
 import type {ResolvedConfig} from '../config/schema.js'
 import {
+  AwsError,
   InterruptedError,
   PartialFailureError,
   type TargetFailure,
@@ -10,6 +11,7 @@ import {
 } from '../errors.js'
 import type {EventSink} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
+import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
 import type {Ec2Port} from './ports.js'
 import {instanceName, projectTagValue, Tag} from './tags.js'
@@ -101,13 +103,20 @@ export function launchTags(
  * A deterministic ClientToken: the same plan from the same observed state asks EC2 for the same
  * launch, so a retried or repeated request cannot launch twice.
  */
-export function launchToken(project: string, slots: number[], spec: string, observed: RawInstance[]): string {
+export function launchToken(
+  project: string,
+  slots: number[],
+  spec: string,
+  observed: RawInstance[],
+  /** A fallback attempt (another zone or market) asks for something else: it needs its own token. */
+  attempt = 0,
+): string {
   const state = observed
     .map((i) => `${i.id}:${i.state}`)
     .sort()
     .join(',')
   const h = createHash('sha256')
-    .update(JSON.stringify([project, slots, spec, state]))
+    .update(JSON.stringify(attempt ? [project, slots, spec, state, attempt] : [project, slots, spec, state]))
     .digest('hex')
   return `wolphin-${h.slice(0, 48)}`
 }
@@ -213,8 +222,12 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
   let minCount = a.minCount ?? slots.length
   const out: RawInstance[] = []
   // Greedy towards max: EC2 may start fewer than MaxCount (capacity; moto always starts MinCount),
-  // so what is still missing is asked for again, now needing only one. Bounded by the slot count.
-  for (let round = 0; slots.length > 0 && round < (a.slots ?? []).length; round++) {
+  // so what is still missing is asked for again, now needing only one. A capacity error moves the
+  // missing slots on to the next zone/subnet or market (launch-order.ts). Bounded by slots + attempts.
+  const attempts = launchAttempts(c)
+  let at = 0
+  for (let round = 0; slots.length > 0 && round < (a.slots ?? []).length + attempts.length; round++) {
+    const attempt = attempts[at]
     const tags = launchTags(c, ctx.spec, slots, now)
     let raws: RawInstance[]
     try {
@@ -224,18 +237,27 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         minCount,
         maxCount: slots.length,
         tags,
-        clientToken: launchToken(c.project, slots, ctx.spec, ctx.observed),
+        clientToken: launchToken(c.project, slots, ctx.spec, ctx.observed, at),
         keyName: c.keyName,
         securityGroups: c.securityGroups,
-        subnet: c.subnets[0],
-        availabilityZone: c.availabilityZones[0],
+        subnet: attempt.subnet,
+        availabilityZone: attempt.availabilityZone,
         userData: c.userData,
         iamInstanceProfile: c.iamInstanceProfile,
         imdsv2: c.imdsv2,
-        spot: c.market === 'on-demand' ? undefined : {maxPrice: c.maxPrice},
+        spot: attempt.market === 'spot' ? {maxPrice: c.maxPrice} : undefined,
       })
     } catch (e) {
-      if (round === 0) throw e
+      const next = nextAttempt(attempts, at, e instanceof AwsError ? e.awsCode : (e as Error).name)
+      if (next !== null) {
+        ctx.onEvent({
+          type: 'warn',
+          message: `${describeAttempt(attempt)}: ${(e as AwsError).awsCode ?? (e as Error).name}; trying ${describeAttempt(attempts[next])} for ${slots.length} slot(s)`,
+        })
+        at = next
+        continue
+      }
+      if (out.length === 0) throw e
       ctx.onEvent({
         type: 'warn',
         message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`,

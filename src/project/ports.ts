@@ -32,3 +32,11 @@ export interface Ec2Port {
   terminateInstances(ids: string[]): Promise<void>
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
 }
+
+/** What `ls` and `reap` need: every wolphin project of one region at once. */
+export interface FleetPort {
+  /** Every instance whose ProjectName tag starts with `wolphin.` (all pages). */
+  describeAllProjects(): Promise<RawInstance[]>
+  stopInstances(ids: string[]): Promise<void>
+  terminateInstances(ids: string[]): Promise<void>
+}

@@ -19,7 +19,15 @@ import {
 } from './plan.js'
 import type {Ec2Port} from './ports.js'
 import {specHash} from './spec.js'
-import {projectTagValue} from './tags.js'
+import {projectTagValue, Tag} from './tags.js'
+import {
+  checkExtendRequest,
+  expiredWarning,
+  type ExtendPlan,
+  type ExtendRequest,
+  type ExtendTarget,
+  planExtend,
+} from './lease.js'
 import {type Instance, instanceJson, type InstanceJson, isHealthy} from './types.js'
 
 export interface AwsConnection {
@@ -66,6 +74,14 @@ export interface OperationResult {
   instances: InstanceJson[]
 }
 
+export interface ExtendResult {
+  project: string
+  dryRun: boolean
+  emptySelection: boolean
+  extended: ExtendTarget[]
+  skipped: ExtendPlan['skipped']
+}
+
 export interface StatusResult {
   project: string
   instances: InstanceJson[]
@@ -91,6 +107,7 @@ export class Project {
   private portPromise: Promise<Ec2Port> | null
   private readonly onEvent: EventSink
   private readonly aws: AwsConnection
+  private warnedExpired = false
   private readonly signal: AbortSignal | undefined
 
   constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
@@ -133,6 +150,12 @@ export class Project {
     // EC2's tag filter is trusted only as far as the exact tag value we re-check here.
     const mine = raw.filter((r) => isMember(r, this.name))
     this.onEvent({type: 'observed', count: mine.length})
+    // Every command that observes the project says so when some of it outlived its lease.
+    const expired = this.warnedExpired ? null : expiredWarning(this.name, mine, Date.now())
+    if (expired) {
+      this.warnedExpired = true
+      this.onEvent({type: 'warn', message: expired})
+    }
     return mine
   }
 
@@ -149,6 +172,29 @@ export class Project {
   async status(selector: Selector | null = null): Promise<StatusResult> {
     const instances = await applySelector(selector, await this.observe())
     return {project: this.name, instances: instances.map(instanceJson)}
+  }
+
+  /** Moves the lease (`wolphin:expires-at`) of the live selection: one CreateTags per new value. */
+  async extend(
+    selector: Selector | null,
+    req: ExtendRequest,
+    opts: {dryRun?: boolean} = {},
+  ): Promise<ExtendResult> {
+    const now = Date.now()
+    checkExtendRequest(req, {now, maxLease: this.config.maxLease})
+    const selection = await applySelector(selector, await this.observe())
+    const plan = planExtend(selection, req, {now, maxLease: this.config.maxLease})
+    const result: ExtendResult = {
+      project: this.name,
+      dryRun: Boolean(opts.dryRun),
+      emptySelection: selection.length === 0,
+      extended: plan.targets,
+      skipped: plan.skipped,
+    }
+    if (opts.dryRun || !plan.groups.length) return result
+    const port = await this.port()
+    for (const g of plan.groups) await port.createTags(g.ids, {[Tag.ExpiresAt]: g.expiresAt})
+    return result
   }
 
   async create(opts: OperationOptions = {}): Promise<OperationResult> {

@@ -1,5 +1,6 @@
 import type {OperationResult, StatusResult} from '../project/project.js'
 import type {InstanceJson} from '../project/types.js'
+import {leaseText} from '../project/lease.js'
 
 const dash = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === '' ? '-' : String(v)
@@ -16,7 +17,8 @@ export function age(launchTime: string | null, now = Date.now()): string {
 /** The status table; plain aligned text when not on a terminal (no box drawing in CI logs). */
 export async function statusTable(result: StatusResult, opts: {tty: boolean}): Promise<string> {
   if (!result.instances.length) return `project ${result.project}: no instances\n`
-  const head = ['slot', 'name', 'id', 'state', 'public ip', 'private ip', 'type', 'zone', 'age', 'spec']
+  const head = ['slot', 'name', 'id', 'state', 'public ip', 'private ip', 'type', 'zone', 'market', 'age', 'lease', 'spec']
+  const now = Date.now()
   const rows = result.instances.map((i: InstanceJson) => [
     dash(i.slot),
     dash(i.name),
@@ -26,7 +28,10 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     dash(i.privateIp),
     dash(i.instanceType),
     dash(i.zone),
+    i.market,
     age(i.launchTime),
+    // A terminated instance's lease no longer matters.
+    i.state === 'terminated' || i.state === 'shutting-down' ? dash(null) : leaseText(i.expiresAt, now),
     i.outdated ? 'outdated' : 'current',
   ])
   if (!opts.tty) {
