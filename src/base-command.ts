@@ -47,6 +47,11 @@ export const selectionFlags = {
     summary: 'A module exporting a Selector (select(instances) => instances).',
     helpGroup: 'SELECTION',
   }),
+  outdated: Flags.boolean({
+    summary: 'Only instances launched from an older launch spec than the config (drift).',
+    helpGroup: 'SELECTION',
+    default: false,
+  }),
 }
 
 export const mutatingFlags = {

@@ -1,23 +1,86 @@
+import {Flags} from '@oclif/core'
+
 import {BaseCommand, selectionFlags} from '../base-command.js'
+import {parseDuration} from '../config/duration.js'
+import {UsageError, WaitTimeoutError} from '../errors.js'
 import type {StatusResult} from '../project/project.js'
+import type {WatchResult} from '../project/watch.js'
 import {statusTable} from '../ui/render.js'
+
+function seconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const ms = parseDuration(text)
+  if (ms === null || ms <= 0)
+    throw new UsageError(
+      `--${flag}: "${text}" is not a duration; expected seconds or a duration like 90s, 10m`,
+    )
+  return ms / 1000
+}
 
 export default class Status extends BaseCommand {
   static summary = 'Show every instance EC2 still reports for the project, terminated included.'
+  static description = `With --watch, re-observe every --interval seconds and print each state transition as it
+happens, until interrupted, until no instance is pending, stopping or shutting down (--until-stable),
+or until --timeout.`
   static examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --state running',
     '<%= config.bin %> status --json | jq -r ".instances[].publicIp"',
+    '<%= config.bin %> status --outdated',
+    '<%= config.bin %> status --watch --until-stable --timeout 10m',
   ]
-  static flags = {...selectionFlags}
+  static flags = {
+    ...selectionFlags,
+    watch: Flags.boolean({summary: 'Re-observe and print each state transition.', default: false}),
+    interval: Flags.string({
+      summary: 'With --watch: time between observations (default: the config wait.interval).',
+      dependsOn: ['watch'],
+    }),
+    'until-stable': Flags.boolean({
+      summary: 'With --watch: stop once no instance is in a transitional state.',
+      default: false,
+      dependsOn: ['watch'],
+    }),
+    timeout: Flags.string({
+      summary: 'With --watch: stop after this long (default: none; with --until-stable, wait.timeout).',
+      dependsOn: ['watch'],
+    }),
+  }
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusResult | WatchResult> {
     const {flags} = await this.parse(Status)
     const selector = await this.selection(flags)
+    const interval = seconds('interval', flags.interval)
+    let timeout = seconds('timeout', flags.timeout)
     const project = await this.openProject(flags)
-    const result = await project.status(selector)
-    if (!this.jsonEnabled())
-      process.stdout.write(await statusTable(result, {tty: Boolean(process.stdout.isTTY)}))
+    const tty = Boolean(process.stdout.isTTY)
+    if (!flags.watch) {
+      const result = await project.status(selector)
+      if (!this.jsonEnabled()) process.stdout.write(await statusTable(result, {tty}))
+      return result
+    }
+    if (timeout === undefined && flags['until-stable']) timeout = project.config.wait.timeout
+    const {transitionLine} = await import('../ui/watch.js')
+    let first = true
+    const result = await project.watch(selector, {
+      interval: interval ?? project.config.wait.interval,
+      timeout,
+      untilStable: flags['until-stable'],
+      onTransition: (t) => {
+        if (!this.jsonEnabled()) this.log(transitionLine(t))
+      },
+      onObservation: async (s) => {
+        if (first && !this.jsonEnabled()) process.stdout.write(await statusTable(s, {tty}))
+        first = false
+      },
+    })
+    if (flags['until-stable'] && !result.stable)
+      throw new WaitTimeoutError(
+        `status --watch: still not stable after ${timeout}s: ${result.instances
+          .filter((i) => ['pending', 'stopping', 'shutting-down'].includes(i.state))
+          .map((i) => `${i.id} ${i.state}`)
+          .join(', ')}`,
+      )
     return result
   }
 }

@@ -27,6 +27,8 @@ export interface ApplyContext {
   now?: () => Date
   /** Aborting stops waiting and starts nothing new; applyPlan then throws an InterruptedError. */
   signal?: AbortSignal
+  /** For `wait` until `ssh` (revert --wait-ssh): resolves once every id answers over SSH. */
+  waitSsh?: (ids: string[]) => Promise<void>
 }
 
 export interface ApplyResult {
@@ -182,7 +184,20 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         case 'terminate':
           await perInstance(a, ctx.port.terminateInstances(a.ids))
           break
+        case 'mark':
+          // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims).
+          await ctx.port.createTags(a.ids, {[Tag.Replaced]: now().toISOString()})
+          break
         case 'wait': {
+          if (a.until === 'ssh') {
+            const sshIds = [
+              ...a.ids,
+              ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
+            ].filter((id) => !failedIds.has(id))
+            if (!ctx.waitSsh) throw new WolphinError('waiting for ssh is not available here')
+            await ctx.waitSsh(sshIds)
+            break
+          }
           const ids = [
             ...a.ids,
             ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),

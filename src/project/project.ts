@@ -2,7 +2,7 @@ import {loadConfig, type LoadConfigOptions} from '../config/load.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import {applyPlan} from './apply.js'
+import {type ApplyContext, applyPlan} from './apply.js'
 import {type EventSink, ignoreEvents} from './events.js'
 import {bySlot, isMember, type RawInstance, toInstance} from './observe.js'
 import {
@@ -18,7 +18,10 @@ import {
   resolveSlotClaims,
 } from './plan.js'
 import type {Ec2Port} from './ports.js'
+import {planRevert, type RevertStrategy} from './revert.js'
+import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
 import {specHash} from './spec.js'
+import {type WatchOptions, watchProject, type WatchResult} from './watch.js'
 import {projectTagValue, Tag} from './tags.js'
 import {
   checkExtendRequest,
@@ -49,6 +52,16 @@ export interface OperationOptions {
   wait?: boolean
   /** Overrides the project's signal for this operation. */
   signal?: AbortSignal
+}
+
+export interface RevertOperationOptions extends OperationOptions {
+  strategy?: RevertStrategy
+  /** rolling: slots replaced at a time. */
+  surge?: number
+  /** rolling: wait until each replacement answers over SSH before terminating the old one. */
+  waitSsh?: boolean
+  /** How to wait for SSH; defaults to wolphin's own SSH runner. */
+  waitForSsh?: SshWaiter
 }
 
 export interface PlanJson {
@@ -249,6 +262,36 @@ export class Project {
     )
   }
 
+  /**
+   * Replaces the selection with fresh instances from the configured spec, keeping slots and Names
+   * (see revert.ts for the strategies and how a re-run completes an interrupted revert).
+   */
+  async revert(selector: Selector | null, opts: RevertOperationOptions = {}): Promise<OperationResult> {
+    if (!this.config.ami)
+      throw new ConfigError(
+        'field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)',
+      )
+    const strategy = opts.strategy ?? 'sequential'
+    const raw = await this.observeRaw()
+    const observed = this.toInstances(raw)
+    const selection = await applySelector(selector, observed)
+    const plan = planRevert(observed, selection, {
+      strategy,
+      surge: opts.surge,
+      wait: opts.wait ?? true,
+      waitSsh: Boolean(opts.waitSsh),
+    })
+    const waitSsh = opts.waitSsh
+      ? revertSshWaiter(this, opts.waitForSsh, opts.signal ?? this.signal)
+      : undefined
+    return this.execute(plan, raw, observed, selection, opts, {waitSsh})
+  }
+
+  /** Re-observes at an interval and reports each state transition (see watch.ts). */
+  watch(selector: Selector | null, opts: WatchOptions<InstanceJson>): Promise<WatchResult<InstanceJson>> {
+    return watchProject(this, selector, {signal: this.signal, ...opts})
+  }
+
   async terminate(selector: Selector | null, opts: OperationOptions = {}) {
     return this.selectionOperation(selector, opts, (sel) => planTerminate(sel, {wait: opts.wait ?? true}))
   }
@@ -271,6 +314,7 @@ export class Project {
     observed: Instance[],
     selection: Instance[] | null,
     opts: OperationOptions,
+    extra: Pick<ApplyContext, 'waitSsh'> = {},
   ): Promise<OperationResult> {
     const names = new Map(observed.map((i) => [i.id, i.name]))
     const result: OperationResult = {
@@ -305,6 +349,7 @@ export class Project {
       onEvent: this.onEvent,
       observed: raw,
       signal,
+      ...extra,
     })
     result.launched = applied.launched
     if (applied.lastObservation) {

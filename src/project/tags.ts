@@ -14,6 +14,14 @@ export const Tag = {
 
 export const PROJECT_PREFIX = 'wolphin.'
 
+/**
+ * True when a revert marked the instance as being replaced (`wolphin:replaced`): it no longer holds
+ * its slot, even while it still runs.
+ */
+export function isReplaced(i: {tags?: Record<string, string>}): boolean {
+  return i.tags?.[Tag.Replaced] !== undefined
+}
+
 export function projectTagValue(project: string): string {
   return `${PROJECT_PREFIX}${project}`
 }

@@ -1,3 +1,5 @@
+import {isReplaced} from './tags.js'
+
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated'
 
 export const HEALTHY_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped']
@@ -47,6 +49,8 @@ export function instanceJson(i: Instance) {
     expiresAt: i.expiresAt,
     outdated: i.outdated,
     market: i.market,
+    /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
+    replaced: isReplaced(i),
   }
 }
 export type InstanceJson = ReturnType<typeof instanceJson>

@@ -32,7 +32,7 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     age(i.launchTime),
     // A terminated instance's lease no longer matters.
     i.state === 'terminated' || i.state === 'shutting-down' ? dash(null) : leaseText(i.expiresAt, now),
-    i.outdated ? 'outdated' : 'current',
+    (i.outdated ? 'outdated' : 'current') + (i.replaced ? ', replaced' : ''),
   ])
   if (!opts.tty) {
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))

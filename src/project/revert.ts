@@ -1,0 +1,258 @@
+/**
+ * The revert planner: replace selected instances with fresh ones from the configured spec, keeping
+ * their slots and Names. Pure: (observed instances, selection, options) -> plan. No SDK, no clock.
+ *
+ * Every instance being replaced is first tagged `wolphin:replaced` (a `mark` action). A marked
+ * instance no longer holds its slot (see resolveSlotClaims), so its replacement can appear while it
+ * still runs without two live claims on one slot, and a re-run can tell, per slot, how far an
+ * interrupted revert got:
+ *
+ * | live unmarked | live marked | marked, gone | unit       | what is left to do                  |
+ * |---------------|-------------|--------------|------------|-------------------------------------|
+ * | old           | -           | -            | replace    | mark, terminate/launch per strategy |
+ * | replacement   | old         | any          | finish     | wait replacement, terminate old     |
+ * | -             | old         | any          | relaunch   | launch replacement, terminate old   |
+ * | -             | -           | old (latest) | relaunch   | launch replacement                  |
+ * | replacement   | -           | old          | done       | nothing (when resuming)             |
+ */
+import {bySlot} from './observe.js'
+import {PlanBuilder, type Plan} from './plan.js'
+import {isReplaced} from './tags.js'
+import {type Instance, isHealthy} from './types.js'
+
+export const REVERT_STRATEGIES = ['batch', 'sequential', 'rolling'] as const
+export type RevertStrategy = (typeof REVERT_STRATEGIES)[number]
+
+export interface RevertOptions {
+  strategy: RevertStrategy
+  /** rolling: how many slots are replaced at a time (default 1). */
+  surge?: number
+  /** Wait for the final states (replacements running, old ones terminated). */
+  wait: boolean
+  /** rolling: wait until replacements are reachable over SSH before terminating the old ones. */
+  waitSsh?: boolean
+}
+
+/** What a revert still has to do for one slot. */
+export interface SlotUnit {
+  slot: number
+  kind: 'replace' | 'finish' | 'relaunch'
+  /** Live, unmarked instances to mark and terminate (replace). */
+  olds: Instance[]
+  /** Live instances already marked replaced, still to terminate. */
+  marked: Instance[]
+  /** finish: the replacement that keeps the slot. */
+  replacement: Instance | null
+  /** finish: further unmarked live claims on the slot (duplicates), terminated with the old ones. */
+  extra: Instance[]
+}
+
+export interface SlotAnalysis {
+  units: SlotUnit[]
+  /** Some selected slot was left half-done by an earlier, interrupted revert. */
+  resuming: boolean
+  skipped: Plan['skipped']
+}
+
+const ids = (xs: Instance[]) => xs.map((x) => x.id)
+const launchedAt = (i: Instance) => i.launchTime ?? ''
+const earliestFirst = (a: Instance, b: Instance) =>
+  launchedAt(a).localeCompare(launchedAt(b)) || a.id.localeCompare(b.id)
+
+/** Sorts the selection's slots into units of work; see the table at the top of this file. */
+export function analyseRevert(observed: Instance[], selection: Instance[]): SlotAnalysis {
+  const skipped: Plan['skipped'] = []
+  const selected = new Set(ids(selection))
+  const slots = new Set<number>()
+  for (const i of [...selection].sort(bySlot)) {
+    if (i.slot === null) {
+      if (isHealthy(i)) skipped.push(skip(i, 'has no slot, so its replacement could not keep its Name'))
+      continue
+    }
+    // A gone instance brings its slot in only when a revert marked it: the trace of a replacement
+    // that has not been launched yet.
+    if (isHealthy(i) || isReplaced(i)) slots.add(i.slot)
+  }
+  const bySlotNo = new Map<number, Instance[]>()
+  for (const i of observed) {
+    if (i.slot === null || !slots.has(i.slot)) continue
+    const list = bySlotNo.get(i.slot) ?? []
+    list.push(i)
+    bySlotNo.set(i.slot, list)
+  }
+
+  interface Pending {
+    slot: number
+    live: Instance[]
+    marked: Instance[]
+    gone: Instance[]
+  }
+  const fresh: Pending[] = []
+  const units: SlotUnit[] = []
+  let resuming = false
+  for (const slot of [...slots].sort((a, b) => a - b)) {
+    const inSlot = (bySlotNo.get(slot) ?? []).sort(earliestFirst)
+    const live = inSlot.filter((i) => isHealthy(i) && !isReplaced(i))
+    const marked = inSlot.filter((i) => isHealthy(i) && isReplaced(i))
+    const gone = inSlot.filter((i) => !isHealthy(i) && isReplaced(i))
+    const latest = inSlot.at(-1)
+    if (marked.length && live.length) {
+      resuming = true
+      const [replacement, ...extra] = live
+      units.push({slot, kind: 'finish', olds: [], marked, replacement, extra})
+    } else if (marked.length) {
+      resuming = true
+      units.push({slot, kind: 'relaunch', olds: [], marked, replacement: null, extra: []})
+    } else if (!live.length && gone.length && latest && gone.includes(latest)) {
+      // The old one is gone and nothing was launched after it: its replacement is missing. (When
+      // something was launched after it and is gone too, someone emptied the slot on purpose.)
+      resuming = true
+      units.push({slot, kind: 'relaunch', olds: [], marked: [], replacement: null, extra: []})
+    } else if (live.some((i) => selected.has(i.id))) {
+      fresh.push({slot, live, marked, gone})
+    }
+  }
+  for (const p of fresh) {
+    const holder = p.live[0]
+    // Resuming, a slot whose holder is current and was launched after the instance a revert marked
+    // there is one this revert already replaced before it was interrupted.
+    const done =
+      resuming &&
+      !holder.outdated &&
+      p.gone.length > 0 &&
+      p.gone.every((g) => launchedAt(g) <= launchedAt(holder))
+    if (done) {
+      for (const i of p.live)
+        if (selected.has(i.id)) skipped.push(skip(i, 'already replaced by the revert being resumed'))
+      continue
+    }
+    units.push({slot: p.slot, kind: 'replace', olds: p.live, marked: [], replacement: null, extra: []})
+  }
+  units.sort((a, b) => a.slot - b.slot)
+  return {units, resuming, skipped}
+}
+
+function skip(i: Instance, reason: string): Plan['skipped'][number] {
+  return {id: i.id, name: i.name, state: i.state, reason}
+}
+
+/** Unit parts shared by every strategy. */
+const toMark = (us: SlotUnit[]) => us.flatMap((u) => ids(u.olds))
+const toTerminate = (us: SlotUnit[]) => us.flatMap((u) => [...ids(u.olds), ...ids(u.marked), ...ids(u.extra)])
+const toLaunch = (us: SlotUnit[]) => us.filter((u) => u.kind !== 'finish').map((u) => u.slot)
+/** Replacements that already exist and are (or are becoming) running. */
+const existingReplacements = (us: SlotUnit[]) =>
+  us.flatMap((u) =>
+    u.replacement && (u.replacement.state === 'pending' || u.replacement.state === 'running')
+      ? [u.replacement]
+      : [],
+  )
+
+/** A wait's description of the instances a launch produced. */
+const launched = (launch: number | null) => (launch === null ? {} : {launches: [launch]})
+
+/**
+ * revert: batch marks, terminates and relaunches the whole selection at once; sequential does one
+ * slot at a time, terminating first; rolling launches first and terminates the old instance only
+ * once its replacement runs (`surge` slots at a time), so capacity never drops.
+ */
+export function planRevert(observed: Instance[], selection: Instance[], opts: RevertOptions): Plan {
+  const b = new PlanBuilder(`revert (${opts.strategy})`)
+  const {units, skipped} = analyseRevert(observed, selection)
+  b.skipped.push(...skipped)
+  if (!units.length) return b.build()
+  const terminated: string[] = []
+  let last: number | null = null
+  const after = (...xs: Array<number | null>) => xs.filter((x): x is number => x !== null)
+
+  if (opts.strategy === 'batch') {
+    const mark = toMark(units).length ? b.add({kind: 'mark', ids: toMark(units)}) : null
+    const term = toTerminate(units).length
+      ? b.add({kind: 'terminate', deps: after(mark), ids: toTerminate(units)})
+      : null
+    terminated.push(...toTerminate(units))
+    const slots = toLaunch(units)
+    const launch = slots.length
+      ? b.add({kind: 'launch', deps: after(term ?? mark), ids: [], slots, minCount: slots.length})
+      : null
+    const waitIds = ids(existingReplacements(units).filter((i) => i.state === 'pending'))
+    if (opts.wait && (launch !== null || waitIds.length))
+      b.add({kind: 'wait', deps: after(launch ?? term), ids: waitIds, until: 'running', ...launched(launch)})
+  } else if (opts.strategy === 'sequential') {
+    units.forEach((u, n) => {
+      const isLast = n === units.length - 1
+      const mark = u.olds.length ? b.add({kind: 'mark', deps: after(last), ids: ids(u.olds)}) : null
+      const gone = toTerminate([u])
+      terminated.push(...gone)
+      const term = gone.length
+        ? b.add({kind: 'terminate', deps: after(mark ?? last), ids: gone, reason: `slot ${u.slot}`})
+        : null
+      const prev = term ?? mark ?? last
+      if (u.kind === 'finish') {
+        const pending = u.replacement?.state === 'pending' ? [u.replacement.id] : []
+        last =
+          pending.length && (opts.wait || !isLast)
+            ? b.add({kind: 'wait', deps: after(prev), ids: pending, until: 'running'})
+            : prev
+        return
+      }
+      const launch = b.add({kind: 'launch', deps: after(prev), ids: [], slots: [u.slot], minCount: 1})
+      // The next slot starts once this one runs again; the last waits only when asked to.
+      last =
+        opts.wait || !isLast
+          ? b.add({kind: 'wait', deps: [launch], ids: [], until: 'running', launches: [launch]})
+          : launch
+    })
+  } else {
+    const surge = Math.max(1, opts.surge ?? 1)
+    for (let g = 0; g < units.length; g += surge) {
+      const group = units.slice(g, g + surge)
+      const slotsText = group.map((u) => u.slot).join(', ')
+      const mark: number | null = toMark(group).length
+        ? b.add({kind: 'mark', deps: after(last), ids: toMark(group)})
+        : null
+      const slots = toLaunch(group)
+      const launch: number | null = slots.length
+        ? b.add({kind: 'launch', deps: after(mark ?? last), ids: [], slots, minCount: slots.length})
+        : null
+      const existing = ids(existingReplacements(group))
+      // The old instances go only once every replacement of the group runs (and answers on ssh).
+      let ready: number | null = launch ?? mark ?? last
+      if (launch !== null || existing.length) {
+        const running = b.add({
+          kind: 'wait',
+          deps: after(launch ?? mark ?? last),
+          ids: existing,
+          until: 'running',
+          ...launched(launch),
+        })
+        ready = running
+        if (opts.waitSsh)
+          ready = b.add({
+            kind: 'wait',
+            deps: after(launch, running),
+            ids: existing,
+            until: 'ssh',
+            ...launched(launch),
+          })
+      }
+      const gone = toTerminate(group)
+      terminated.push(...gone)
+      last = gone.length
+        ? b.add({
+            kind: 'terminate',
+            deps: after(ready),
+            ids: gone,
+            reason: `slot${group.length > 1 ? 's' : ''} ${slotsText}`,
+          })
+        : ready
+    }
+  }
+  if (opts.wait && terminated.length) {
+    // Last of all, so its observation (the result's final state) sees every replacement too.
+    const actions = b.build().actions
+    const sinks = actions.filter((a) => !actions.some((o) => o.deps.includes(a.id))).map((a) => a.id)
+    b.add({kind: 'wait', deps: sinks, ids: terminated, until: 'terminated'})
+  }
+  return b.build()
+}
