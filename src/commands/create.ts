@@ -1,5 +1,6 @@
 import {BaseCommand, mutatingFlags} from '../base-command.js'
 import type {OperationResult} from '../project/project.js'
+import type {ValidationResult} from '../project/validate.js'
 import {operationText} from '../ui/render.js'
 
 export default class Create extends BaseCommand {
@@ -14,12 +15,19 @@ highest slots above count.max. Idempotent: a second run changes nothing.`
   ]
   static flags = {...mutatingFlags}
 
-  async run(): Promise<OperationResult> {
+  async run(): Promise<OperationResult & {validation?: ValidationResult}> {
     const {flags} = await this.parse(Create)
     const onEvent = await this.progress()
     const project = await this.openProject(flags, {requireAmi: true, onEvent})
     const result = await project.create({dryRun: flags['dry-run'], wait: flags.wait})
     if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    if (flags['dry-run']) {
+      // A dry run also checks what the launch would need (the same checks as `wolphin validate`).
+      const validation = await project.validate()
+      const {reportValidation} = await import('./validate.js')
+      await reportValidation(this, validation, {...result, validation})
+      return {...result, validation}
+    }
     return result
   }
 }

@@ -157,6 +157,22 @@ export class Project {
     return this.portPromise
   }
 
+  /**
+   * Checks the config against the account before anything is launched: AMI, key pair, security
+   * groups, subnet and instance profile exist, and RunInstances with DryRun=true is permitted.
+   */
+  async validate(opts: {port?: import('./validate.js').ValidationPort} = {}) {
+    const {validateLaunch} = await import('./validate.js')
+    const port =
+      opts.port ??
+      (await import('../aws/validate.js')).createValidationPort({
+        region: this.aws.region ?? this.config.region,
+        profile: this.aws.profile,
+        maxAttempts: this.config.maxAttempts,
+      })
+    return validateLaunch(this.config, port, this.spec)
+  }
+
   private async observeRaw(): Promise<RawInstance[]> {
     const port = await this.port()
     const raw = await port.describeProject(projectTagValue(this.name))
