@@ -95,7 +95,7 @@ function validateFile(data: unknown, file: string): ConfigFile {
   return data as ConfigFile
 }
 
-async function readConfigFile(file: string): Promise<ConfigFile> {
+async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -109,9 +109,9 @@ async function readConfigFile(file: string): Promise<ConfigFile> {
           : code === 'EISDIR'
             ? 'is a directory'
             : (e as Error).message
-    throw new ConfigError(`${file}: cannot read config file (${why})`)
+    throw new ConfigError(`${shown}: cannot read config file (${why})`)
   }
-  return parseConfigText(text, file)
+  return parseConfigText(text, shown)
 }
 
 async function discover(cwd: string): Promise<string | null> {
@@ -173,8 +173,12 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
     mergeInto(merged, data)
     for (const k of Object.keys(data)) if (data[k] !== undefined) sources[k] = source
   }
-  for (const f of files)
-    layer((await readConfigFile(f)) as Record<string, unknown>, path.relative(cwd, f) || f)
+  for (const f of files) {
+    // Messages name the file as the user would: relative to the working directory when inside it.
+    const rel = path.relative(cwd, f)
+    const shown = rel && !rel.startsWith('..') ? rel : f
+    layer((await readConfigFile(f, shown)) as Record<string, unknown>, shown)
+  }
   if (opts.inline) layer(validateFile(opts.inline, 'inline config') as Record<string, unknown>, 'inline')
   if (opts.project !== undefined) {
     validateFile({project: opts.project}, '--project')
