@@ -44,7 +44,12 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     return [line(head), ...rows.map(line)].join('\n') + '\n'
   }
   const {default: Table} = await import('cli-table3')
-  const t = new Table({head, style: {head: ['cyan']}})
+  const t = new Table({
+    head,
+    style: {head: ['cyan']},
+    // No rule between rows: a fleet of fifty should fit on one screen.
+    chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
+  })
   t.push(...rows)
   return t.toString() + '\n'
 }
