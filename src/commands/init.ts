@@ -95,14 +95,23 @@ AMI, instance type, key pair, count, ssh user and key). Never overwrites an exis
 
   /** Asks for each answer the flags left out; a bad answer is asked again (bounded). */
   private async ask(given: Partial<Record<keyof InitAnswers, string>>, file: string): Promise<void> {
-    const {createInterface} = await import('node:readline/promises')
+    const {createInterface} = await import('node:readline')
     const rl = createInterface({input: process.stdin, output: process.stderr})
+    // The iterator buffers lines, so answers typed (or pasted) ahead of a question are not lost.
+    const lines = rl[Symbol.asyncIterator]()
+    const question = async (text: string): Promise<string> => {
+      rl.setPrompt(text)
+      rl.prompt()
+      const next = await lines.next()
+      if (next.done) throw new UsageError('init: input ended before every question was answered')
+      return String(next.value)
+    }
     try {
       for (const q of INIT_QUESTIONS) {
         if (given[q.key] !== undefined) continue
         const def = q.key === 'project' ? projectFromDir(path.dirname(file)) : q.default
         for (let attempt = 0; ; attempt++) {
-          const answer = (await rl.question(`${q.question}${def ? ` [${def}]` : ''}: `)).trim() || def || ''
+          const answer = (await question(`${q.question}${def ? ` [${def}]` : ''}: `)).trim() || def || ''
           const why = answer === '' ? null : checkAnswer(q.key, answer)
           if (!why) {
             given[q.key] = answer
