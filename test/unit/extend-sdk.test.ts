@@ -42,12 +42,24 @@ const ours = (slot: number, expiresAt?: string) => ({
   ...(expiresAt ? {'wolphin:expires-at': expiresAt} : {}),
 })
 
+/**
+ * A client whose `send` is its own property, so that mocking this instance works whether or not
+ * another test file has mocked the EC2Client class (sinon refuses to wrap a wrapped method).
+ */
+function isolatedClient(): EC2Client {
+  const client = new EC2Client({region: 'us-east-1', credentials: {accessKeyId: 'x', secretAccessKey: 'x'}})
+  client.send = (async () => {
+    throw new Error('unmocked EC2 call')
+  }) as unknown as EC2Client['send']
+  return client
+}
+
 const H = 3_600_000
 const inHours = (h: number) => new Date(Date.now() + h * H).toISOString()
 
 describe('unit: extend through the SDK port (aws-sdk-client-mock)', () => {
   // A mock on this client instance only: other test files mock the class.
-  const client = new EC2Client({region: 'us-east-1', credentials: {accessKeyId: 'x', secretAccessKey: 'x'}})
+  const client = isolatedClient()
   const ec2 = mockClient(client)
   beforeEach(() => ec2.reset())
   after(() => ec2.restore())
@@ -160,7 +172,7 @@ describe('unit: extend through the SDK port (aws-sdk-client-mock)', () => {
 })
 
 describe('unit: describeAllProjects (aws-sdk-client-mock)', () => {
-  const client = new EC2Client({region: 'us-east-1', credentials: {accessKeyId: 'x', secretAccessKey: 'x'}})
+  const client = isolatedClient()
   const ec2 = mockClient(client)
   after(() => ec2.restore())
 
