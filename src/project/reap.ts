@@ -83,7 +83,15 @@ export function planReap(
       continue
     }
     if (!leaseState(expiresAt, opts.now, opts.graceMs).expired) continue
-    if (ACTIONABLE[opts.action].includes(raw.state)) {
+    if (opts.action === 'stop' && raw.spot && raw.state === 'running') {
+      // EC2 cannot stop a one-time spot instance (wolphin's spot launches are one-time).
+      planFor(project, raw).skipped.push({
+        id: raw.id,
+        name,
+        state: raw.state,
+        reason: 'a one-time spot instance cannot be stopped; reap with --action terminate',
+      })
+    } else if (ACTIONABLE[opts.action].includes(raw.state)) {
       planFor(project, raw).targets.push({id: raw.id, name, state: raw.state, expiresAt})
     } else if (opts.action === 'stop' && raw.state === 'pending') {
       planFor(project, raw).skipped.push({

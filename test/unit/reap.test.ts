@@ -78,6 +78,16 @@ describe('unit: planReap', () => {
     ])
   })
 
+  it('stop: a spot instance cannot be stopped, so it is reported, not stopped; terminate takes it', () => {
+    const spot = [raw('i-s1', 'running', w('s', 1, PAST), {spot: true})]
+    const stop = planReap('r1', spot, {action: 'stop', graceMs: 0, now: T0})
+    expect(stop.map((p) => [p.targets.length, p.skipped.map((x) => x.reason)])).to.deep.equal([
+      [0, ['a one-time spot instance cannot be stopped; reap with --action terminate']],
+    ])
+    const term = planReap('r1', spot, {action: 'terminate', graceMs: 0, now: T0})
+    expect(term[0].targets.map((t) => t.id)).to.deep.equal(['i-s1'])
+  })
+
   it('grace: a lease that ended less than grace ago is left alone', () => {
     expect(
       planReap('r1', fleet, {action: 'terminate', graceMs: 120_000, now: T0}).map((p) => p.project),
