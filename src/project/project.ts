@@ -157,6 +157,30 @@ export class Project {
     return this.portPromise
   }
 
+  /** Region, profile and retry settings for the other AWS ports (SSM). */
+  awsOptions(): {region?: string; profile?: string; maxAttempts: number} {
+    return {
+      region: this.aws.region ?? this.config.region,
+      profile: this.aws.profile,
+      maxAttempts: this.config.maxAttempts,
+    }
+  }
+
+  /** Runs a command on the running instances of the selection, over SSH or SSM (src/exec). */
+  async exec(selector: Selector | null, command: string, opts: import('../exec/run.js').ExecOptions = {}) {
+    return (await import('../exec/run.js')).execOnProject(this, selector, command, opts)
+  }
+
+  /** Copies a file or directory tree to the running instances of the selection over SFTP. */
+  async put(
+    selector: Selector | null,
+    local: string,
+    remote: string,
+    opts: import('../exec/run.js').PutOptions = {},
+  ) {
+    return (await import('../exec/run.js')).putOnProject(this, selector, local, remote, opts)
+  }
+
   /**
    * Checks the config against the account before anything is launched: AMI, key pair, security
    * groups, subnet and instance profile exist, and RunInstances with DryRun=true is permitted.

@@ -1,0 +1,158 @@
+/**
+ * The SSM port over @aws-sdk/client-ssm: Run Command for instances without inbound SSH. Loaded
+ * lazily, like the EC2 port.
+ */
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm'
+
+import type {AwsOptions} from './ec2.js'
+import {mapAwsError} from './errors.js'
+
+/** SendCommand takes at most 50 instance ids. */
+export const SSM_BATCH_SIZE = 50
+
+export interface InvocationStatus {
+  instanceId: string
+  /** Pending | InProgress | Delayed | Success | Cancelled | TimedOut | Failed | Cancelling */
+  status: string
+  statusDetails: string
+}
+
+export interface InvocationOutput extends InvocationStatus {
+  responseCode: number
+  stdout: string
+  stderr: string
+}
+
+export interface SsmPort {
+  /** AWS-RunShellScript on up to 50 instances; returns the command id. */
+  sendCommand(
+    ids: string[],
+    command: string,
+    opts: {executionTimeoutSeconds: number; maxConcurrency?: number},
+  ): Promise<string>
+  listInvocations(commandId: string): Promise<InvocationStatus[]>
+  getInvocation(commandId: string, instanceId: string): Promise<InvocationOutput>
+  /** The ids among `ids` that SSM manages and reports online. */
+  onlineManaged(ids: string[]): Promise<Set<string>>
+  cancel(commandId: string, ids: string[]): Promise<void>
+}
+
+export function createSsmClient(opts: AwsOptions): SSMClient {
+  return new SSMClient({
+    region: opts.region,
+    profile: opts.profile,
+    retryMode: 'adaptive',
+    maxAttempts: opts.maxAttempts ?? 8,
+  })
+}
+
+export class SdkSsmPort implements SsmPort {
+  constructor(readonly client: SSMClient) {}
+
+  async sendCommand(
+    ids: string[],
+    command: string,
+    opts: {executionTimeoutSeconds: number; maxConcurrency?: number},
+  ): Promise<string> {
+    if (ids.length > SSM_BATCH_SIZE) throw new Error(`sendCommand: at most ${SSM_BATCH_SIZE} ids`)
+    try {
+      const r = await this.client.send(
+        new SendCommandCommand({
+          InstanceIds: ids,
+          DocumentName: 'AWS-RunShellScript',
+          Parameters: {commands: [command], executionTimeout: [String(opts.executionTimeoutSeconds)]},
+          ...(opts.maxConcurrency ? {MaxConcurrency: String(opts.maxConcurrency)} : {}),
+          MaxErrors: '100%',
+          Comment: 'wolphin exec',
+        }),
+      )
+      const id = r.Command?.CommandId
+      if (!id) throw new Error('SendCommand returned no CommandId')
+      return id
+    } catch (e) {
+      throw mapAwsError(e, 'SendCommand')
+    }
+  }
+
+  async listInvocations(commandId: string): Promise<InvocationStatus[]> {
+    const out: InvocationStatus[] = []
+    let NextToken: string | undefined
+    try {
+      do {
+        const r = await this.client.send(
+          new ListCommandInvocationsCommand({CommandId: commandId, MaxResults: 50, NextToken}),
+        )
+        for (const i of r.CommandInvocations ?? [])
+          if (i.InstanceId)
+            out.push({
+              instanceId: i.InstanceId,
+              status: i.Status ?? 'Pending',
+              statusDetails: i.StatusDetails ?? '',
+            })
+        NextToken = r.NextToken || undefined
+      } while (NextToken)
+    } catch (e) {
+      throw mapAwsError(e, 'ListCommandInvocations')
+    }
+    return out
+  }
+
+  async getInvocation(commandId: string, instanceId: string): Promise<InvocationOutput> {
+    try {
+      const r = await this.client.send(
+        new GetCommandInvocationCommand({CommandId: commandId, InstanceId: instanceId}),
+      )
+      return {
+        instanceId,
+        status: r.Status ?? 'Pending',
+        statusDetails: r.StatusDetails ?? '',
+        responseCode: r.ResponseCode ?? -1,
+        stdout: r.StandardOutputContent ?? '',
+        stderr: r.StandardErrorContent ?? '',
+      }
+    } catch (e) {
+      throw mapAwsError(e, 'GetCommandInvocation')
+    }
+  }
+
+  async onlineManaged(ids: string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    let NextToken: string | undefined
+    try {
+      do {
+        const r = await this.client.send(
+          new DescribeInstanceInformationCommand({
+            Filters: [{Key: 'InstanceIds', Values: ids}],
+            MaxResults: 50,
+            NextToken,
+          }),
+        )
+        for (const i of r.InstanceInformationList ?? [])
+          if (i.InstanceId && i.PingStatus === 'Online') out.add(i.InstanceId)
+        NextToken = r.NextToken || undefined
+      } while (NextToken)
+    } catch (e) {
+      throw mapAwsError(e, 'DescribeInstanceInformation')
+    }
+    return out
+  }
+
+  async cancel(commandId: string, ids: string[]): Promise<void> {
+    try {
+      await this.client.send(new CancelCommandCommand({CommandId: commandId, InstanceIds: ids}))
+    } catch (e) {
+      throw mapAwsError(e, 'CancelCommand')
+    }
+  }
+}
+
+export function createSsmPort(opts: AwsOptions): SsmPort {
+  return new SdkSsmPort(createSsmClient(opts))
+}

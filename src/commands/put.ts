@@ -1,0 +1,40 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand, selectionFlags} from '../base-command.js'
+import type {ExecResult} from '../exec/types.js'
+import {fanOutFlags, finish, parseTimeout, renderer} from './exec.js'
+
+export default class Put extends BaseCommand {
+  static summary = 'Copy a file or a directory tree to the running instances of the selection (SFTP).'
+  static description = `A file goes to REMOTE, or into REMOTE when it ends with "/". A directory's contents go into REMOTE,
+which is created with its parents. File modes are kept. Relative REMOTE paths start in the login
+user's home directory.`
+  static examples = [
+    '<%= config.bin %> put ./loadgen.sh bin/',
+    '<%= config.bin %> put ./dist /opt/app --concurrency 8',
+    '<%= config.bin %> put -i 1,2 ./config.json app/config.json',
+  ]
+  static args = {
+    local: Args.string({description: 'Local file or directory.', required: true}),
+    remote: Args.string({description: 'Remote path.', required: true}),
+  }
+  static flags = {...selectionFlags, ...fanOutFlags}
+
+  async run(): Promise<ExecResult> {
+    const {flags, args} = await this.parse(Put)
+    const timeout = parseTimeout(flags.timeout)
+    const selector = await this.selection(flags)
+    const json = this.jsonEnabled()
+    const onEvent = await renderer(json, flags.group)
+    const project = await this.openProject(flags, {
+      onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
+    })
+    const result = await project.put(selector, args.local, args.remote, {
+      concurrency: flags.concurrency,
+      timeout,
+      failFast: flags['fail-fast'],
+      onEvent,
+    })
+    return finish(result, json, 'put')
+  }
+}

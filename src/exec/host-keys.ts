@@ -1,0 +1,120 @@
+import {readFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {HostKeyError} from '../errors.js'
+import type {Ec2Port} from '../project/ports.js'
+import {Tag} from '../project/tags.js'
+import {expandHome} from './keys.js'
+import {
+  algorithmsFor,
+  checkKnownHosts,
+  fingerprint,
+  type KnownHostEntry,
+  keyTypeOf,
+  knownHostName,
+  parseKnownHosts,
+} from './known-hosts.js'
+
+/** What a host key is checked for: an instance (tofu needs its tags) or a bastion. */
+export interface HostKeySubject {
+  host: string
+  port: number
+  label: string
+  /** The instance, when the subject is one: its id and (mutable) tags. */
+  instance?: {id: string; tags: Record<string, string>}
+}
+
+export interface HostKeyVerifier {
+  readonly policy: 'known-hosts' | 'tofu' | 'off'
+  /** Resolves when the key is acceptable; rejects with a HostKeyError otherwise. */
+  verify(subject: HostKeySubject, key: Buffer): Promise<void>
+  /** Host key algorithms to offer, so the server presents the key type that is pinned or known. */
+  algorithms(subject: HostKeySubject): string[] | undefined
+}
+
+export const defaultKnownHostsFile = () => path.join(os.homedir(), '.ssh', 'known_hosts')
+
+/** OpenSSH's known_hosts file: an unknown or different key is refused. */
+export class KnownHostsVerifier implements HostKeyVerifier {
+  readonly policy = 'known-hosts' as const
+  private entries: Promise<KnownHostEntry[]> | null = null
+  readonly file: string
+
+  constructor(file?: string) {
+    this.file = path.resolve(expandHome(file ?? defaultKnownHostsFile()))
+  }
+
+  private load(): Promise<KnownHostEntry[]> {
+    this.entries ??= readFile(this.file, 'utf8').then(parseKnownHosts, () => [])
+    return this.entries
+  }
+
+  async verify(s: HostKeySubject, key: Buffer): Promise<void> {
+    const verdict = checkKnownHosts(await this.load(), s.host, s.port, key)
+    const name = knownHostName(s.host, s.port)
+    if (verdict === 'match') return
+    if (verdict === 'revoked')
+      throw new HostKeyError(`host key of ${s.label} (${name}) is marked @revoked in ${this.file}; refusing`)
+    if (verdict === 'mismatch')
+      throw new HostKeyError(
+        `host key of ${s.label} (${name}) does not match ${this.file}: offered ${keyTypeOf(key)} ${fingerprint(key)}; refusing (possible man-in-the-middle, or the host was rebuilt: fix the known_hosts entry)`,
+      )
+    throw new HostKeyError(
+      `host key of ${s.label} (${name}) is not in ${this.file} (offered ${keyTypeOf(key)} ${fingerprint(key)}); add it (ssh-keyscan) or use ssh.hostKeys: tofu`,
+    )
+  }
+
+  algorithms(): string[] | undefined {
+    return undefined
+  }
+}
+
+/** The value pinned in the instance tag: `<key type> SHA256:<base64>`. */
+export function pinValue(key: Buffer): string {
+  return `${keyTypeOf(key)} ${fingerprint(key)}`
+}
+
+/**
+ * Trust on first use: the first connection pins the key's fingerprint in the instance's
+ * `wolphin:host-key` tag; every later connection, by anyone, must present the same key. Subjects that
+ * are not instances (a bastion) fall back to known_hosts.
+ */
+export class TofuVerifier implements HostKeyVerifier {
+  readonly policy = 'tofu' as const
+  constructor(
+    private readonly port: () => Promise<Ec2Port>,
+    private readonly fallback: HostKeyVerifier = new KnownHostsVerifier(),
+    private readonly onPin: (s: HostKeySubject, value: string) => void = () => {},
+  ) {}
+
+  async verify(s: HostKeySubject, key: Buffer): Promise<void> {
+    if (!s.instance) return this.fallback.verify(s, key)
+    const offered = pinValue(key)
+    const pinned = s.instance.tags[Tag.HostKey]
+    if (pinned) {
+      const [, pinnedFp] = pinned.split(' ')
+      if (pinnedFp === fingerprint(key) || pinned === offered) return
+      throw new HostKeyError(
+        `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed: pinned "${pinned}" in tag ${Tag.HostKey}, offered "${offered}"; refusing (if the instance was rebuilt on purpose, delete the tag: aws ec2 delete-tags --resources ${s.instance.id} --tags Key=${Tag.HostKey})`,
+      )
+    }
+    await (await this.port()).createTags([s.instance.id], {[Tag.HostKey]: offered})
+    s.instance.tags[Tag.HostKey] = offered
+    this.onPin(s, offered)
+  }
+
+  algorithms(s: HostKeySubject): string[] | undefined {
+    const pinned = s.instance?.tags[Tag.HostKey]
+    return pinned ? algorithmsFor(pinned.split(' ')[0]) : undefined
+  }
+}
+
+/** Accepts any key: only when `ssh.hostKeys: off` is set by name. */
+export class NoVerifier implements HostKeyVerifier {
+  readonly policy = 'off' as const
+  async verify(): Promise<void> {}
+  algorithms(): undefined {
+    return undefined
+  }
+}

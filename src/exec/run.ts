@@ -1,0 +1,314 @@
+/**
+ * exec and put over a project: observe, select the running instances, fan out over SSH or SSM.
+ * Library users call these through Project#exec / Project#put or directly.
+ */
+import type {Client} from 'ssh2'
+
+import type {SsmPort} from '../aws/ssm.js'
+import type {ResolvedConfig} from '../config/schema.js'
+import {applySelector, type Selector} from '../selectors/index.js'
+import type {Ec2Port} from '../project/ports.js'
+import type {Instance} from '../project/types.js'
+import {resolveTarget} from './address.js'
+import {planPut, putOverSftp} from './put.js'
+import {sshConfigOf, sshSettings} from './settings.js'
+import {createSshConnector, type Connector} from './ssh.js'
+import {emptyResult, fanOut, runSsh} from './ssh-runner.js'
+import {runSsm} from './ssm-runner.js'
+import {
+  aggregateExitCode,
+  type ExecEventSink,
+  type ExecResult,
+  refOf,
+  summarize,
+  type Target,
+  type TargetResult,
+} from './types.js'
+
+/** What exec/put need of a Project (the class satisfies it). */
+export interface ProjectLike {
+  readonly name: string
+  readonly config: ResolvedConfig
+  observe(): Promise<Instance[]>
+  port(): Promise<Ec2Port>
+  awsOptions?(): {region?: string; profile?: string; maxAttempts?: number}
+}
+
+export interface ExecOptions {
+  via?: 'ssh' | 'ssm'
+  /** Targets at once; default ssh.concurrency. */
+  concurrency?: number
+  /** Per-target time limit in seconds. */
+  timeout?: number
+  failFast?: boolean
+  onEvent?: ExecEventSink
+  /** Replaces the SSH connector (tests, or a caller's own transport). */
+  connector?: Connector
+  /** Replaces the SSM port (tests). */
+  ssm?: SsmPort
+  /** SSM poll interval in milliseconds. */
+  pollIntervalMs?: number
+  /** Where relative key and local paths resolve; default process.cwd(). */
+  cwd?: string
+}
+
+export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
+
+interface Selection {
+  running: Instance[]
+  emptySelection: boolean
+}
+
+async function selectRunning(
+  project: ProjectLike,
+  selector: Selector | null,
+  emit: ExecEventSink,
+): Promise<Selection> {
+  const selected = await applySelector(selector, await project.observe())
+  const running = selected.filter((i) => i.state === 'running')
+  const idle = selected.filter((i) => i.state !== 'running' && i.state !== 'terminated')
+  if (idle.length)
+    emit({
+      type: 'info',
+      message: `skipping ${idle.length} instance(s) that are not running: ${idle.map((i) => `${i.name ?? i.id} (${i.state})`).join(', ')}`,
+    })
+  if (!running.length)
+    emit({
+      type: 'info',
+      message: `no running instance of project ${project.name} matches the selection; nothing to do`,
+    })
+  if (running.length)
+    emit({type: 'targets', targets: running.map((i) => ({id: i.id, name: i.name ?? i.id, slot: i.slot}))})
+  return {running, emptySelection: running.length === 0}
+}
+
+function finalResult(
+  project: ProjectLike,
+  via: 'ssh' | 'ssm',
+  operation: 'exec' | 'put',
+  emptySelection: boolean,
+  results: TargetResult[],
+): ExecResult {
+  return {
+    project: project.name,
+    via,
+    operation,
+    emptySelection,
+    results,
+    summary: summarize(results),
+    exitCode: emptySelection ? 0 : aggregateExitCode(results),
+  }
+}
+
+/** Targets for the instances; those without a usable address come back as unreachable results. */
+function targetsOf(running: Instance[], config: ResolvedConfig) {
+  const ssh = sshConfigOf(config)
+  const targets: Target[] = []
+  const unresolved = new Map<string, TargetResult>()
+  for (const i of running) {
+    const t = resolveTarget(i, ssh.address, ssh.port)
+    if (typeof t === 'string') {
+      const name = i.name ?? i.id
+      unresolved.set(
+        i.id,
+        emptyResult({id: i.id, name, slot: i.slot, host: '', port: 0, instance: i}, 'unreachable', t),
+      )
+    } else targets.push(t)
+  }
+  return {targets, unresolved}
+}
+
+function inOrder(
+  running: Instance[],
+  ran: TargetResult[],
+  unresolved: Map<string, TargetResult>,
+): TargetResult[] {
+  const byId = new Map(ran.map((r) => [r.id, r]))
+  return running.map((i) => byId.get(i.id) ?? unresolved.get(i.id)!)
+}
+
+async function sshConnector(project: ProjectLike, opts: ExecOptions, emit: ExecEventSink) {
+  if (opts.connector) return Object.assign(opts.connector, {close() {}})
+  const settings = await sshSettings(project.config, () => project.port(), {
+    cwd: opts.cwd,
+    onPin: (s, v) => emit({type: 'info', message: `${s.label}: pinned host key ${v} (tofu)`}),
+  })
+  return createSshConnector(settings)
+}
+
+/** Runs `command` on the running instances of the selection. */
+export async function execOnProject(
+  project: ProjectLike,
+  selector: Selector | null,
+  command: string,
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const emit = opts.onEvent ?? (() => {})
+  const via = opts.via ?? 'ssh'
+  const concurrency = opts.concurrency ?? sshConfigOf(project.config).concurrency
+  const timeoutMs = opts.timeout !== undefined ? opts.timeout * 1000 : undefined
+  if (via === 'ssm') {
+    const {running, emptySelection} = await selectRunning(project, selector, emit)
+    if (emptySelection) return finalResult(project, via, 'exec', true, [])
+    const port = opts.ssm ?? (await import('../aws/ssm.js')).createSsmPort(awsOf(project))
+    const targets = running.map((i) => ({
+      id: i.id,
+      name: i.name ?? i.id,
+      slot: i.slot,
+      host: '',
+      port: 0,
+      instance: i,
+    }))
+    const results = await runSsm(targets, command, port, {
+      timeoutMs,
+      concurrency: opts.concurrency,
+      failFast: opts.failFast,
+      pollIntervalMs: opts.pollIntervalMs,
+      onEvent: emit,
+    })
+    return finalResult(project, via, 'exec', false, results)
+  }
+  // Key and settings are checked before any AWS call.
+  const connector = await sshConnector(project, opts, emit)
+  try {
+    const {running, emptySelection} = await selectRunning(project, selector, emit)
+    if (emptySelection) return finalResult(project, via, 'exec', true, [])
+    const {targets, unresolved} = targetsOf(running, project.config)
+    for (const r of unresolved.values()) emit({type: 'done', target: refOf(r), result: r})
+    const ran = await runSsh(targets, command, connector, {
+      concurrency,
+      timeoutMs,
+      failFast: opts.failFast,
+      onEvent: emit,
+    })
+    return finalResult(project, via, 'exec', false, inOrder(running, ran, unresolved))
+  } finally {
+    connector.close()
+  }
+}
+
+/** Copies a local file or directory tree to the running instances of the selection over SFTP. */
+export async function putOnProject(
+  project: ProjectLike,
+  selector: Selector | null,
+  local: string,
+  remote: string,
+  opts: PutOptions = {},
+): Promise<ExecResult> {
+  const emit = opts.onEvent ?? (() => {})
+  const plan = await planPut(local, remote, opts.cwd)
+  const connector = await sshConnector(project, opts, emit)
+  try {
+    const {running, emptySelection} = await selectRunning(project, selector, emit)
+    if (emptySelection) return finalResult(project, 'ssh', 'put', true, [])
+    const {targets, unresolved} = targetsOf(running, project.config)
+    for (const r of unresolved.values()) emit({type: 'done', target: refOf(r), result: r})
+    const ran = await fanOut(
+      targets,
+      connector,
+      {
+        concurrency: opts.concurrency ?? sshConfigOf(project.config).concurrency,
+        timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+        failFast: opts.failFast,
+        onEvent: emit,
+      },
+      async (session, _t, io) => {
+        const sftp = await session.sftp()
+        try {
+          const done = await putOverSftp(sftp, plan)
+          io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${plan.remote}\n`)
+          return {exitCode: 0}
+        } catch (e) {
+          return {error: (e as Error).message}
+        } finally {
+          sftp.end()
+        }
+      },
+    )
+    return finalResult(project, 'ssh', 'put', false, inOrder(running, ran, unresolved))
+  } finally {
+    connector.close()
+  }
+}
+
+function awsOf(project: ProjectLike) {
+  return project.awsOptions?.() ?? {region: project.config.region, maxAttempts: project.config.maxAttempts}
+}
+
+/** One running instance, ready to be reached: what `runningInstances` yields. */
+export interface RunningHost {
+  id: string
+  name: string
+  slot: number | null
+  instance: Instance
+  /** How it is reached (no secrets): address, port, user, host-key policy, bastion. */
+  connection: {host: string; port: number; user: string; hostKeys: string; bastion: string | null}
+  /** Runs a command on this host; never throws for a remote failure, see `status`. */
+  run(command: string, opts?: {timeout?: number; onEvent?: ExecEventSink}): Promise<TargetResult>
+  /** Copies a file or directory tree to this host. */
+  put(local: string, remote: string): Promise<TargetResult>
+  /** A connected ssh2 Client for anything else; the caller ends it. */
+  connect(): Promise<Client>
+}
+
+/**
+ * Each running instance of the selection with a connection description and helpers: the heir of
+ * the original library's `wolphin_project` generator.
+ *
+ *   for await (const host of runningInstances(project, null)) await host.run('uptime')
+ */
+export async function* runningInstances(
+  project: ProjectLike,
+  selector: Selector | null = null,
+  opts: Pick<ExecOptions, 'connector' | 'onEvent' | 'cwd'> = {},
+): AsyncGenerator<RunningHost> {
+  const emit = opts.onEvent ?? (() => {})
+  const connector = await sshConnector(project, opts, emit)
+  const ssh = sshConfigOf(project.config)
+  try {
+    const {running} = await selectRunning(project, selector, emit)
+    const {targets, unresolved} = targetsOf(running, project.config)
+    for (const r of unresolved.values()) emit({type: 'warn', message: `${r.name}: ${r.error}`})
+    for (const t of targets) {
+      yield {
+        id: t.id,
+        name: t.name,
+        slot: t.slot,
+        instance: t.instance,
+        connection: {
+          host: t.host,
+          port: t.port,
+          user: project.config.user,
+          hostKeys: ssh.hostKeys,
+          bastion: ssh.bastion ? `${ssh.bastion.host}:${ssh.bastion.port ?? 22}` : null,
+        },
+        run: async (command, o = {}) =>
+          (
+            await runSsh([t], command, connector, {
+              concurrency: 1,
+              timeoutMs: o.timeout !== undefined ? o.timeout * 1000 : undefined,
+              onEvent: o.onEvent,
+            })
+          )[0],
+        put: async (local, remote) => {
+          const plan = await planPut(local, remote, opts.cwd)
+          const [r] = await fanOut([t], connector, {concurrency: 1}, async (session) => {
+            const sftp = await session.sftp()
+            try {
+              await putOverSftp(sftp, plan)
+              return {exitCode: 0}
+            } catch (e) {
+              return {error: (e as Error).message}
+            } finally {
+              sftp.end()
+            }
+          })
+          return r
+        },
+        connect: async () => (await connector(t)).client,
+      }
+    }
+  } finally {
+    connector.close()
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * SSH over ssh2: connecting (optionally through a bastion), running a command with streamed output,
+ * and the SFTP half (put). ssh2 is loaded on first use.
+ */
+import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
+
+import {HostKeyError} from '../errors.js'
+import type {HostKeySubject, HostKeyVerifier} from './host-keys.js'
+import {isLoopback} from './address.js'
+import {sleep} from './pool.js'
+import {loadSsh2} from './ssh2-module.js'
+import type {OutputStream, Target} from './types.js'
+
+export interface SshSettings {
+  user: string
+  /** The private key's contents (already checked); without it ssh-agent is used. */
+  privateKey?: Buffer
+  agent?: string
+  connectTimeoutMs: number
+  /** How long to keep retrying "connection refused" (an instance still booting). */
+  refusedRetryMs: number
+  verifier: HostKeyVerifier
+  bastion?: {host: string; port: number; user: string; privateKey?: Buffer}
+}
+
+/** An open SSH session to one target. */
+export interface SshSession {
+  exec(
+    command: string,
+    io: {onData(stream: OutputStream, chunk: Buffer): void; signal?: AbortSignal},
+  ): Promise<{exitCode: number | null; signal: string | null}>
+  sftp(): Promise<SFTPWrapper>
+  close(): void
+  /** The underlying ssh2 client. */
+  readonly client: Client
+}
+
+/** Opens sessions; one per target. Tests replace it with a stub. */
+export type Connector = (target: Target, signal?: AbortSignal) => Promise<SshSession>
+
+/** A failure to get a session (refused, timed out, auth, host key): the target is unreachable. */
+export class UnreachableError extends Error {
+  constructor(
+    message: string,
+    readonly hostKey = false,
+  ) {
+    super(message)
+  }
+}
+
+/** A hook for unit tests: the ssh2 Client class to construct. */
+export interface ConnectorDeps {
+  Client?: new () => Client
+}
+
+export function describeConnectError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException & {level?: string}
+  if (err instanceof HostKeyError) return err.message
+  if (err.code === 'ECONNREFUSED') return 'connection refused'
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return 'host unreachable'
+  if (err.code === 'ENOTFOUND') return 'name does not resolve'
+  if (err.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/i.test(err.message ?? ''))
+    return 'connection timed out'
+  if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message ?? ''))
+    return 'authentication failed (is the key authorised for this user?)'
+  return (err.message ?? String(e)).split('\n')[0]
+}
+
+export function createSshConnector(
+  settings: SshSettings,
+  deps: ConnectorDeps = {},
+): Connector & {close(): void} {
+  let bastion: Promise<Client> | null = null
+
+  const handshake = async (
+    cfg: ConnectConfig,
+    subject: HostKeySubject,
+    signal?: AbortSignal,
+  ): Promise<Client> => {
+    const Ctor = deps.Client ?? (await loadSsh2()).Client
+    const client = new Ctor()
+    let hostKeyError: HostKeyError | null = null
+    return new Promise<Client>((resolve, reject) => {
+      let settled = false
+      const onAbort = () => fail(new UnreachableError('cancelled'))
+      const fail = (e: unknown) => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        client.end()
+        reject(hostKeyError ? new UnreachableError(hostKeyError.message, true) : e)
+      }
+      signal?.addEventListener('abort', onAbort, {once: true})
+      client.once('ready', () => {
+        if (settled) return void client.end()
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        client.on('error', () => {}) // later errors surface through channels
+        resolve(client)
+      })
+      client.on('error', fail)
+      client.once('close', () => fail(new UnreachableError('connection closed during handshake')))
+      const algorithms = settings.verifier.algorithms(subject)
+      client.connect({
+        ...cfg,
+        readyTimeout: settings.connectTimeoutMs,
+        ...(algorithms ? {algorithms: {serverHostKey: algorithms as never}} : {}),
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          settings.verifier.verify(subject, key).then(
+            () => verify(true),
+            (e: unknown) => {
+              hostKeyError =
+                e instanceof HostKeyError ? e : new HostKeyError(String((e as Error).message ?? e))
+              verify(false)
+            },
+          )
+        },
+      })
+    })
+  }
+
+  const guard = (host: string) => {
+    if (process.env.WOLPHIN_LOOPBACK_ONLY && !isLoopback(host))
+      throw new UnreachableError(`refusing to dial ${host}: WOLPHIN_LOOPBACK_ONLY is set`)
+  }
+
+  const bastionClient = (): Promise<Client> => {
+    const b = settings.bastion!
+    guard(b.host)
+    bastion ??= handshake(
+      {
+        host: b.host,
+        port: b.port,
+        username: b.user,
+        privateKey: b.privateKey ?? settings.privateKey,
+        agent: settings.agent,
+      },
+      {host: b.host, port: b.port, label: `bastion ${b.host}`},
+    ).catch((e) => {
+      bastion = null
+      throw new UnreachableError(
+        `bastion ${b.host}:${b.port}: ${describeConnectError(e)}`,
+        e instanceof UnreachableError && e.hostKey,
+      )
+    })
+    return bastion
+  }
+
+  const connectOnce = async (target: Target, signal?: AbortSignal): Promise<Client> => {
+    guard(target.host)
+    const subject: HostKeySubject = {
+      host: target.host,
+      port: target.port,
+      label: target.name,
+      instance: {id: target.id, tags: target.instance.tags},
+    }
+    const cfg: ConnectConfig = {
+      username: settings.user,
+      privateKey: settings.privateKey,
+      agent: settings.privateKey ? undefined : settings.agent,
+    }
+    if (settings.bastion) {
+      const via = await bastionClient()
+      const sock = await new Promise<ClientChannel>((resolve, reject) =>
+        via.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) =>
+          err
+            ? reject(Object.assign(err, {code: /refused/i.test(err.message) ? 'ECONNREFUSED' : undefined}))
+            : resolve(stream),
+        ),
+      )
+      return handshake({...cfg, sock}, subject, signal)
+    }
+    return handshake({...cfg, host: target.host, port: target.port}, subject, signal)
+  }
+
+  const connector = async (target: Target, signal?: AbortSignal): Promise<SshSession> => {
+    const deadline = Date.now() + settings.refusedRetryMs
+    let delay = 250
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const client = await connectOnce(target, signal)
+        return sessionOf(client)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        const retry = (code === 'ECONNREFUSED' || code === 'ECONNRESET') && Date.now() + delay < deadline
+        if (!retry || signal?.aborted || attempt >= 100) {
+          if (e instanceof UnreachableError) throw e
+          throw new UnreachableError(`${target.host}:${target.port}: ${describeConnectError(e)}`)
+        }
+        await sleep(delay, signal)
+        delay = Math.min(delay * 2, 2000)
+      }
+    }
+  }
+  return Object.assign(connector, {
+    close() {
+      bastion?.then((c) => c.end()).catch(() => {})
+      bastion = null
+    },
+  })
+}
+
+function sessionOf(client: Client): SshSession {
+  return {
+    client,
+    close: () => client.end(),
+    sftp: () => new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s)))),
+    exec: (command, io) =>
+      new Promise((resolve, reject) => {
+        client.exec(command, (err, ch) => {
+          if (err) return reject(err)
+          let exitCode: number | null = null
+          let sig: string | null = null
+          let done = false
+          const settle = () => {
+            if (done) return
+            done = true
+            io.signal?.removeEventListener('abort', onAbort)
+            resolve({exitCode, signal: sig})
+          }
+          // On timeout: ask sshd to kill the command, close the channel and stop waiting for it; the
+          // caller ends the connection, which the remote command sees as a closed pipe.
+          const onAbort = () => {
+            try {
+              ch.signal('KILL')
+              ch.close()
+            } catch {
+              // the channel may be gone already
+            }
+            settle()
+          }
+          io.signal?.addEventListener('abort', onAbort, {once: true})
+          ch.on('exit', (code: number | null, signalName?: string) => {
+            if (typeof code === 'number') exitCode = code
+            if (signalName) sig = signalName
+          })
+          ch.on('data', (d: Buffer) => io.onData('stdout', d))
+          ch.stderr.on('data', (d: Buffer) => io.onData('stderr', d))
+          ch.on('close', settle)
+        })
+      }),
+  }
+}

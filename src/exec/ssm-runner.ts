@@ -1,0 +1,154 @@
+/** Run Command over SSM: the same contract as the SSH fan-out, for fleets with no inbound SSH. */
+import type {InvocationOutput, SsmPort} from '../aws/ssm.js'
+import {AwsError} from '../errors.js'
+import {LineSplitter} from './lines.js'
+import {pool, sleep} from './pool.js'
+import {emptyResult} from './ssh-runner.js'
+import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
+
+export const SSM_BATCH = 50
+const TERMINAL = new Set(['Success', 'Failed', 'Cancelled', 'TimedOut'])
+const UNDELIVERED = new Set([
+  'Undeliverable',
+  'DeliveryTimedOut',
+  'InvalidPlatform',
+  'Terminated',
+  'AccessDenied',
+])
+
+export const NOT_MANAGED =
+  'not managed by SSM: no SSM agent online for this instance (it needs the SSM agent running and an instance profile allowing AmazonSSMManagedInstanceCore)'
+
+export interface SsmRunOptions {
+  /** Per-instance command timeout; SSM's own executionTimeout is set to it too. */
+  timeoutMs?: number
+  pollIntervalMs?: number
+  concurrency?: number
+  failFast?: boolean
+  onEvent?: ExecEventSink
+}
+
+/** SSM's default executionTimeout is one hour; without --timeout we wait that long and a bit. */
+const DEFAULT_TIMEOUT_MS = 3600_000
+
+export async function runSsm(
+  targets: Target[],
+  command: string,
+  port: SsmPort,
+  opts: SsmRunOptions = {},
+): Promise<TargetResult[]> {
+  const emit = opts.onEvent ?? (() => {})
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const interval = opts.pollIntervalMs ?? 1000
+  const results = new Map<string, TargetResult>()
+  const started = Date.now()
+  let failed = false
+
+  const finish = (t: Target, r: TargetResult) => {
+    r.durationMs = Date.now() - started
+    results.set(t.id, r)
+    if (r.status !== 'ok') failed = true
+    emit({type: 'done', target: refOf(t), result: r})
+  }
+
+  const fromOutput = (t: Target, o: InvocationOutput): TargetResult => {
+    const r = emptyResult(t, 'ok', null, started)
+    const out = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stdout', line}))
+    const err = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stderr', line}))
+    out.push(o.stdout)
+    out.end()
+    err.push(o.stderr)
+    err.end()
+    r.stdout = out.text()
+    r.stderr = err.text()
+    if (o.status === 'Success') r.exitCode = o.responseCode
+    else if (o.status === 'Failed') {
+      if (o.responseCode >= 0) r.exitCode = o.responseCode
+      r.status = 'failed'
+      if (o.responseCode < 0) r.error = `SSM: ${o.statusDetails || 'Failed'}`
+    } else if (o.status === 'TimedOut' || /TimedOut/.test(o.statusDetails)) {
+      r.status = UNDELIVERED.has(o.statusDetails) ? 'unreachable' : 'failed'
+      r.error = `SSM: ${o.statusDetails || o.status}`
+    } else {
+      r.status = UNDELIVERED.has(o.statusDetails) ? 'unreachable' : 'failed'
+      r.error = `SSM: ${o.statusDetails || o.status}`
+    }
+    return r
+  }
+
+  const runBatch = async (batch: Target[]) => {
+    if (opts.failFast && failed) {
+      for (const t of batch)
+        finish(t, emptyResult(t, 'skipped', 'not run: an earlier target failed (--fail-fast)'))
+      return
+    }
+    let live = batch
+    for (const t of live) emit({type: 'start', target: refOf(t)})
+    const send = () =>
+      port.sendCommand(
+        live.map((t) => t.id),
+        command,
+        {executionTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)), maxConcurrency: opts.concurrency},
+      )
+    let commandId: string
+    try {
+      commandId = await send()
+    } catch (e) {
+      if (!(e instanceof AwsError && e.awsCode === 'InvalidInstanceId')) {
+        for (const t of live) finish(t, emptyResult(t, 'unreachable', (e as Error).message, started))
+        return
+      }
+      // Some instance of the batch is not managed by SSM: find which, send to the others.
+      const online = await port.onlineManaged(live.map((t) => t.id)).catch(() => new Set<string>())
+      for (const t of live)
+        if (!online.has(t.id)) finish(t, emptyResult(t, 'unreachable', NOT_MANAGED, started))
+      live = live.filter((t) => online.has(t.id))
+      if (!live.length) return
+      try {
+        commandId = await send()
+      } catch (e2) {
+        const msg =
+          e2 instanceof AwsError && e2.awsCode === 'InvalidInstanceId' ? NOT_MANAGED : (e2 as Error).message
+        for (const t of live) finish(t, emptyResult(t, 'unreachable', msg, started))
+        return
+      }
+    }
+    const pending = new Map(live.map((t) => [t.id, t]))
+    // Bounded: the local deadline covers the command timeout plus a margin for delivery.
+    const deadline = Date.now() + timeoutMs + Math.min(30_000, Math.max(interval * 3, timeoutMs / 10))
+    while (pending.size && Date.now() < deadline) {
+      if (opts.failFast && failed) break
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())))
+      let statuses
+      try {
+        statuses = await port.listInvocations(commandId)
+      } catch (e) {
+        emit({type: 'warn', message: `polling SSM command ${commandId}: ${(e as Error).message}`})
+        continue
+      }
+      const done = statuses.filter((s) => pending.has(s.instanceId) && TERMINAL.has(s.status))
+      await pool(done, 8, async (s) => {
+        const t = pending.get(s.instanceId)!
+        pending.delete(s.instanceId)
+        try {
+          finish(t, fromOutput(t, await port.getInvocation(commandId, s.instanceId)))
+        } catch (e) {
+          finish(t, emptyResult(t, 'failed', `SSM: ${(e as Error).message}`, started))
+        }
+      })
+    }
+    if (pending.size) {
+      const why =
+        opts.failFast && failed && Date.now() < deadline
+          ? 'cancelled: an earlier target failed (--fail-fast)'
+          : `timed out after ${Math.round(timeoutMs / 1000)}s waiting for SSM`
+      await port.cancel(commandId, [...pending.keys()]).catch(() => {})
+      for (const t of pending.values()) finish(t, emptyResult(t, 'failed', why, started))
+    }
+  }
+
+  const batches: Target[][] = []
+  for (let i = 0; i < targets.length; i += SSM_BATCH) batches.push(targets.slice(i, i + SSM_BATCH))
+  await pool(batches, opts.failFast ? 1 : 8, runBatch)
+  return targets.map((t) => results.get(t.id)!)
+}

@@ -1,0 +1,99 @@
+import type {ResolvedConfig} from '../config/schema.js'
+import {WaitTimeoutError} from '../errors.js'
+import type {Ec2Port} from '../project/ports.js'
+import type {Instance} from '../project/types.js'
+import {resolveTarget} from './address.js'
+import {sleep} from './pool.js'
+import {sshConfigOf, sshSettings} from './settings.js'
+import {type Connector, createSshConnector, UnreachableError} from './ssh.js'
+import type {ExecEventSink} from './types.js'
+
+export interface WaitForSshOptions {
+  /** The EC2 port tofu pins host keys through; default: one built from config.region. */
+  ec2?: () => Promise<Ec2Port>
+  /** Default wait.timeout, in milliseconds. */
+  timeoutMs?: number
+  /** Default wait.interval, in milliseconds. */
+  intervalMs?: number
+  connector?: Connector
+  onEvent?: ExecEventSink
+}
+
+/**
+ * Resolves once every instance accepts an SSH session (handshake, host key and authentication),
+ * bounded by `wait.timeout`; rejects with a WaitTimeoutError naming the instances that never did.
+ * A host key refusal is final and fails at once. Its first three parameters match revert's
+ * `SshWaiter` (src/project/ssh-wait.ts).
+ */
+export async function waitForSsh(
+  instances: Instance[],
+  config: ResolvedConfig,
+  signal?: AbortSignal,
+  opts: WaitForSshOptions = {},
+): Promise<void> {
+  if (!instances.length) return
+  const emit = opts.onEvent ?? (() => {})
+  const ssh = sshConfigOf(config)
+  let ec2: Promise<Ec2Port> | null = null
+  const ec2Port =
+    opts.ec2 ??
+    (() =>
+      (ec2 ??= import('../aws/ec2.js').then((m) =>
+        m.createEc2Port({region: config.region, maxAttempts: config.maxAttempts}),
+      )))
+  const timeoutMs = opts.timeoutMs ?? config.wait.timeout * 1000
+  const intervalMs = opts.intervalMs ?? config.wait.interval * 1000
+  const deadline = Date.now() + timeoutMs
+  const settings = opts.connector ? null : await sshSettings(config, ec2Port)
+  const connector =
+    opts.connector ??
+    createSshConnector({
+      ...settings!,
+      connectTimeoutMs: Math.min(settings!.connectTimeoutMs, Math.max(1000, timeoutMs)),
+      refusedRetryMs: 0,
+    })
+  const pending = new Map(instances.map((i) => [i.id, i]))
+  const last = new Map<string, string>()
+  try {
+    for (let round = 0; pending.size; round++) {
+      await Promise.all(
+        [...pending.values()].map(async (i) => {
+          const t = resolveTarget(i, ssh.address, ssh.port)
+          if (typeof t === 'string') return void last.set(i.id, t)
+          try {
+            const s = await connector(t, signal)
+            s.close()
+            pending.delete(i.id)
+            emit({type: 'info', message: `${t.name}: accepts SSH`})
+          } catch (e) {
+            if (e instanceof UnreachableError && e.hostKey) throw new WaitTimeoutError(e.message)
+            last.set(i.id, (e as Error).message)
+          }
+        }),
+      )
+      if (!pending.size || signal?.aborted) break
+      if (Date.now() + intervalMs > deadline) break
+      await sleep(intervalMs, signal)
+    }
+  } finally {
+    if ('close' in connector && typeof connector.close === 'function') connector.close()
+  }
+  if (pending.size) {
+    const names = [...pending.values()].map((i) => `${i.name ?? i.id} (${last.get(i.id) ?? 'not tried'})`)
+    throw new WaitTimeoutError(
+      `${signal?.aborted ? 'interrupted' : `timed out after ${Math.round(timeoutMs / 1000)}s`} waiting for SSH on ${names.join(', ')}`,
+    )
+  }
+}
+
+/** For create/start: waits for SSH on the running instances among `ids`, from a fresh observation. */
+export async function waitForProjectSsh(
+  project: {observe(): Promise<Instance[]>; config: ResolvedConfig; port(): Promise<Ec2Port>},
+  ids: string[],
+  opts: Omit<WaitForSshOptions, 'ec2'> & {signal?: AbortSignal} = {},
+): Promise<void> {
+  if (!ids.length) return
+  const want = new Set(ids)
+  const instances = (await project.observe()).filter((i) => want.has(i.id) && i.state === 'running')
+  await waitForSsh(instances, project.config, opts.signal, {...opts, ec2: () => project.port()})
+}

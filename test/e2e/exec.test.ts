@@ -1,0 +1,265 @@
+import {createHash, randomBytes} from 'node:crypto'
+import {chmod, mkdir, mkdtemp, readFile, readdir, stat, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {CreateTagsCommand, TerminateInstancesCommand} from '@aws-sdk/client-ec2'
+import {expect} from 'chai'
+
+import {runCli} from '../support/cli.js'
+import {describeAll, seedInstance, testClient} from '../support/ec2.js'
+import {motoEnv, useMoto} from '../support/moto.js'
+import {freePortOn, useSshLab} from '../support/sshd.js'
+
+const ADDR_TAG = 'wolphin.test.addr'
+
+interface Json {
+  results: Array<{
+    id: string
+    name: string
+    slot: number
+    status: string
+    exitCode: number | null
+    signal: string | null
+    stdout: string
+    stderr: string
+    durationMs: number
+    error: string | null
+  }>
+  summary: {ok: number; failed: number; unreachable: number}
+  error?: {exitCode: number}
+}
+
+describe('e2e: exec and put against real sshd on loopback', function () {
+  this.timeout(120_000)
+  const moto = useMoto()
+  const lab = useSshLab({hosts: 3})
+  const project = 'fleet'
+  let dir: string
+  let env: Record<string, string>
+  const ids: string[] = []
+
+  const cli = (...args: string[]) => runCli(args, {cwd: dir, env})
+  const tagsOf = async () =>
+    new Map((await describeAll(testClient(moto().endpoint))).map((i) => [i.id, i.tags] as const))
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-e2e-exec-'))
+    // WOLPHIN_LOOPBACK_ONLY: the runner refuses to dial anything outside 127.0.0.0/8.
+    env = motoEnv(moto().endpoint, {WOLPHIN_LOOPBACK_ONLY: '1', SSH_AUTH_SOCK: ''})
+    await writeFile(
+      path.join(dir, 'wolphin.yaml'),
+      [
+        `project: ${project}`,
+        `user: ${lab().user}`,
+        'ssh:',
+        `  key: ${lab().key}`,
+        `  address: tag:${ADDR_TAG}`,
+        '  hostKeys: tofu',
+        `  knownHostsFile: ${path.join(dir, 'known_hosts')}`,
+        '  connectTimeout: 3',
+        'wait: {interval: 0.2, timeout: 10}',
+        '',
+      ].join('\n'),
+    )
+    const client = testClient(moto().endpoint)
+    for (const [i, h] of lab().hosts.entries()) {
+      const slot = i + 1
+      ids.push(
+        await seedInstance(client, {
+          ProjectName: `wolphin.${project}`,
+          Name: `wolphin.${project}.${slot}`,
+          'wolphin:slot': String(slot),
+          [ADDR_TAG]: h.tag,
+        }),
+      )
+    }
+    // A neighbour of another project on the same host must never be touched.
+    await seedInstance(client, {
+      ProjectName: 'wolphin.other',
+      Name: 'wolphin.other.1',
+      [ADDR_TAG]: lab().hosts[0].tag,
+    })
+  })
+
+  it('exec on all: each line prefixed with its Name, each instance reached at its own host, tofu pins keys', async () => {
+    const r = await cli(
+      'exec',
+      '--',
+      'echo',
+      'hello from $(echo $SSH_CONNECTION | cut -d" " -f3); echo oops >&2',
+    )
+    expect(r.code, r.stderr).to.equal(0)
+    const lines = r.stdout.trim().split('\n').sort()
+    expect(lines).to.deep.equal(
+      lab().hosts.map((h, i) => `wolphin.${project}.${i + 1} | hello from ${h.addr}`),
+    )
+    expect(r.stderr).to.include(`wolphin.${project}.2 | oops`)
+    expect(r.stderr).to.match(/3 ok, 0 failed, 0 unreachable/)
+    const tags = await tagsOf()
+    lab().hosts.forEach((h, i) =>
+      expect(tags.get(ids[i])!['wolphin:host-key']).to.equal(`ssh-ed25519 ${h.fingerprint}`),
+    )
+  })
+
+  it('exec --json returns one result per instance in slot order', async () => {
+    const r = await cli('exec', '--json', '--', 'echo $SSH_CONNECTION | cut -d" " -f3')
+    expect(r.code, r.stderr).to.equal(0)
+    const j = r.json<Json>()
+    expect(j.results.map((x) => [x.id, x.name, x.slot, x.exitCode, x.stdout, x.error])).to.deep.equal(
+      lab().hosts.map((h, i) => [ids[i], `wolphin.${project}.${i + 1}`, i + 1, 0, `${h.addr}\n`, null]),
+    )
+    for (const x of j.results) expect(x).to.include.keys('signal', 'stderr', 'durationMs')
+    expect(j.summary).to.include({ok: 3, failed: 0, unreachable: 0})
+  })
+
+  it('exec on a selection touches only the selected instances', async () => {
+    const r = await cli('exec', '-i', '2', '--json', '--', 'echo $SSH_CONNECTION | cut -d" " -f3')
+    expect(r.code, r.stderr).to.equal(0)
+    const j = r.json<Json>()
+    expect(j.results.map((x) => [x.slot, x.stdout])).to.deep.equal([[2, `${lab().hosts[1].addr}\n`]])
+  })
+
+  it('a command failing on one host: exit 3, the others ok', async () => {
+    const bad = lab().hosts[2].addr
+    const cmd = `test "$(echo $SSH_CONNECTION | cut -d' ' -f3)" != ${bad}`
+    let r = await cli('exec', '--', cmd)
+    expect(r.code, r.stderr).to.equal(3)
+    expect(r.stderr).to.match(/2 ok, 1 failed, 0 unreachable/)
+    r = await cli('exec', '--json', '--', cmd)
+    expect(r.code).to.equal(3)
+    const j = r.json<Json>()
+    expect(j.results.map((x) => [x.slot, x.status, x.exitCode])).to.deep.equal([
+      [1, 'ok', 0],
+      [2, 'ok', 0],
+      [3, 'failed', 1],
+    ])
+  })
+
+  it('one target: its exit code is passed through', async () => {
+    const r = await cli('exec', '-i', '1', '--', 'exit 7')
+    expect(r.code, r.stderr).to.equal(7)
+    expect(r.stderr).to.match(/0 ok, 1 failed, 0 unreachable/)
+  })
+
+  it('an empty selection does nothing and says so', async () => {
+    const r = await cli('exec', '-i', '9', '--', 'true')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stderr).to.match(/no running instance .* matches the selection/)
+  })
+
+  it('--timeout stops a command that runs too long', async () => {
+    const t0 = Date.now()
+    const r = await cli('exec', '-i', '1', '--timeout', '1', '--json', '--', 'sleep 30')
+    expect(Date.now() - t0).to.be.below(15_000)
+    expect(r.code).to.equal(3)
+    expect(r.json<Json>().results[0].error).to.match(/timed out after 1s/)
+  })
+
+  it('an unreachable host is reported as such, the rest still run (exit 3)', async () => {
+    const client = testClient(moto().endpoint)
+    const deadPort = await freePortOn('127.0.0.9')
+    const id = await seedInstance(client, {
+      ProjectName: `wolphin.${project}`,
+      Name: `wolphin.${project}.4`,
+      'wolphin:slot': '4',
+      [ADDR_TAG]: `127.0.0.9:${deadPort}`,
+    })
+    try {
+      const r = await cli('exec', '--json', '--', 'true')
+      expect(r.code, r.stderr).to.equal(3)
+      const j = r.json<Json>()
+      expect(j.results.map((x) => [x.slot, x.status])).to.deep.equal([
+        [1, 'ok'],
+        [2, 'ok'],
+        [3, 'ok'],
+        [4, 'unreachable'],
+      ])
+      expect(j.results[3].error).to.match(/connection refused/)
+      expect(j.summary).to.include({ok: 3, failed: 0, unreachable: 1})
+    } finally {
+      await client.send(new TerminateInstancesCommand({InstanceIds: [id]}))
+    }
+  })
+
+  it('a changed host key is refused under tofu, and nothing runs there', async () => {
+    const h = lab().hosts[1]
+    const pinned = (await tagsOf()).get(ids[1])!['wolphin:host-key']
+    await h.rekey()
+    const r = await cli('exec', '-i', '2', '--', `touch ${h.home}/ran-after-rekey`)
+    expect(r.code).to.equal(3)
+    expect(r.stderr).to.match(/host key of wolphin\.fleet\.2 .* changed/)
+    expect(r.stderr).to.match(/0 ok, 0 failed, 1 unreachable/)
+    await stat(path.join(h.home, 'ran-after-rekey')).then(
+      () => expect.fail('the command ran on a host with a changed key'),
+      () => {},
+    )
+    // The pin is not overwritten by the impostor.
+    expect((await tagsOf()).get(ids[1])!['wolphin:host-key']).to.equal(pinned)
+    // Accepting the new key on purpose: delete the tag, the next run pins again.
+    const client = testClient(moto().endpoint)
+    await client.send(
+      new CreateTagsCommand({Resources: [ids[1]], Tags: [{Key: 'wolphin:host-key', Value: ''}]}),
+    )
+    const again = await cli('exec', '-i', '2', '--', 'true')
+    expect(again.code, again.stderr).to.equal(0)
+    expect((await tagsOf()).get(ids[1])!['wolphin:host-key']).to.equal(`ssh-ed25519 ${h.fingerprint}`)
+  })
+
+  it('put copies a directory tree byte for byte with modes to every instance', async () => {
+    const src = path.join(dir, 'tree')
+    const files: Record<string, {data: Buffer; mode: number}> = {
+      'run.sh': {data: Buffer.from('#!/bin/sh\necho load\n'), mode: 0o755},
+      'conf/app.json': {data: Buffer.from('{"rate": 500}\n'), mode: 0o644},
+      'conf/secret.key': {data: randomBytes(3000), mode: 0o600},
+      'data/deep/blob.bin': {data: randomBytes(300_000), mode: 0o640},
+      'empty.txt': {data: Buffer.alloc(0), mode: 0o444},
+    }
+    for (const [rel, f] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(src, rel)), {recursive: true})
+      await writeFile(path.join(src, rel), f.data)
+      await chmod(path.join(src, rel), f.mode)
+    }
+    await mkdir(path.join(src, 'emptydir'))
+    const r = await cli('put', src, 'deploy/app', '--json')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json<Json>().summary).to.include({ok: 3, failed: 0, unreachable: 0})
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+    for (const h of lab().hosts) {
+      const root = path.join(h.home, 'deploy/app')
+      for (const [rel, f] of Object.entries(files)) {
+        const p = path.join(root, rel)
+        expect(sha(await readFile(p)), `${h.tag} ${rel}`).to.equal(sha(f.data))
+        expect((await stat(p)).mode & 0o7777, `${h.tag} ${rel} mode`).to.equal(f.mode)
+      }
+      expect((await stat(path.join(root, 'emptydir'))).isDirectory()).to.equal(true)
+      expect((await readdir(root)).sort()).to.deep.equal(['conf', 'data', 'empty.txt', 'emptydir', 'run.sh'])
+    }
+    // A single file into a directory (trailing slash), then run it: deploy-and-run.
+    const one = await cli('put', '-i', '1', path.join(src, 'run.sh'), 'bin/')
+    expect(one.code, one.stderr).to.equal(0)
+    expect((await stat(path.join(lab().hosts[0].home, 'bin/run.sh'))).mode & 0o777).to.equal(0o755)
+    const ran = await cli('exec', '-i', '1', '--', `${lab().hosts[0].home}/bin/run.sh`)
+    expect(ran.stdout).to.equal(`wolphin.${project}.1 | load\n`)
+  })
+
+  it('refuses a private key readable by others before any AWS call (exit 2)', async () => {
+    const loose = path.join(dir, 'loose_key')
+    await writeFile(loose, await readFile(lab().key))
+    await chmod(loose, 0o644)
+    const r = await runCli(['exec', '--', 'true'], {
+      cwd: dir,
+      env: {...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'},
+      timeoutMs: 20_000,
+    })
+    void r
+    const cfg = path.join(dir, 'loose.yaml')
+    await writeFile(cfg, (await readFile(path.join(dir, 'wolphin.yaml'), 'utf8')).replace(lab().key, loose))
+    const r2 = await runCli(['exec', '-c', cfg, '--', 'true'], {
+      cwd: dir,
+      env: {...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'},
+    })
+    expect(r2.code).to.equal(2)
+    expect(r2.stderr).to.match(/loose_key has permissions 0644.*chmod 600/)
+  })
+})
