@@ -147,6 +147,28 @@ describe('unit: launch with fallback (applyPlan)', () => {
     )
   })
 
+  it('spot fills part, then runs out: only the missing slots go on demand', async () => {
+    let spotCalls = 0
+    const port = new FakePort((r) => (r.spot && ++spotCalls > 1 ? 'InsufficientInstanceCapacity' : null))
+    const partial = port.runInstances.bind(port)
+    port.runInstances = async (req) => (await partial(req)).slice(0, req.spot ? 1 : undefined)
+    const {r} = await run(config({market: 'spot-then-on-demand'}), port)
+    expect(r.launched).to.have.length(3)
+    expect(
+      port.calls.map((c) => [
+        Boolean(c.spot),
+        c.minCount,
+        c.maxCount,
+        c.tags['wolphin:slots'] ?? c.tags['wolphin:slot'],
+      ]),
+    ).to.deep.equal([
+      [true, 1, 3, '1,2,3'],
+      [true, 1, 2, '2,3'],
+      [false, 1, 2, '2,3'],
+    ])
+    expect(r.launchedRaw.map((x) => x.spot)).to.deep.equal([true, false, false])
+  })
+
   it('spot alone: a capacity error fails the launch', async () => {
     const port = new FakePort((r) => (r.spot ? 'InsufficientInstanceCapacity' : null))
     let err: unknown
