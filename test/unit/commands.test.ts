@@ -2,16 +2,16 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {DescribeInstancesCommand, EC2Client, StopInstancesCommand} from '@aws-sdk/client-ec2'
+import {DescribeInstancesCommand, StopInstancesCommand} from '@aws-sdk/client-ec2'
 import {runCommand} from '@oclif/test'
-import {mockClient} from 'aws-sdk-client-mock'
 import {expect} from 'chai'
+
+import {useEc2ClassMock} from '../support/sdk-mock.js'
 
 import {ROOT} from '../support/moto.js'
 
-const ec2 = mockClient(EC2Client)
-
 describe('commands (oclif runCommand, mocked SDK)', () => {
+  const ec2 = useEc2ClassMock()
   let dir: string
   let cfg: string
   const cwd = process.cwd()
@@ -25,7 +25,6 @@ describe('commands (oclif runCommand, mocked SDK)', () => {
     process.env.AWS_ACCESS_KEY_ID = 'testing'
     process.env.AWS_SECRET_ACCESS_KEY = 'testing'
   })
-  beforeEach(() => ec2.reset())
   after(() => process.chdir(cwd))
 
   const run = (args: string[]) => runCommand(args, {root: ROOT})

@@ -8,16 +8,15 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2'
-import {mockClient} from 'aws-sdk-client-mock'
 import {expect} from 'chai'
+
+import {useEc2ClassMock} from '../support/sdk-mock.js'
 
 import {mapAwsError} from '../../src/aws/errors.js'
 import {SdkEc2Port} from '../../src/aws/ec2.js'
 import type {ResolvedConfig} from '../../src/config/schema.js'
 import {AwsError, ConfigError, CredentialsError} from '../../src/errors.js'
 import {Project} from '../../src/project/project.js'
-
-const ec2 = mockClient(EC2Client)
 
 function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
   return {
@@ -59,7 +58,7 @@ function project(over: Partial<ResolvedConfig> = {}) {
 }
 
 describe('EC2 port (aws-sdk-client-mock)', () => {
-  beforeEach(() => ec2.reset())
+  const ec2 = useEc2ClassMock()
 
   it('DescribeInstances: server-side tag filter, pages of 1000, all pages read', async () => {
     ec2

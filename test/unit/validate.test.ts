@@ -5,8 +5,9 @@ import {
   DescribeSubnetsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2'
-import {mockClient} from 'aws-sdk-client-mock'
 import {expect} from 'chai'
+
+import {useEc2ClassMock} from '../support/sdk-mock.js'
 
 import {SdkValidationPort} from '../../src/aws/validate.js'
 import type {ResolvedConfig} from '../../src/config/schema.js'
@@ -159,9 +160,7 @@ describe('validate: checks against the account', () => {
 })
 
 describe('validate: the SDK port', () => {
-  const ec2 = mockClient(EC2Client)
-  beforeEach(() => ec2.reset())
-  after(() => ec2.restore())
+  const ec2 = useEc2ClassMock()
   const port = () =>
     new SdkValidationPort(new EC2Client({region: 'eu-west-1'}), new EC2Client({region: 'eu-west-1'}))
 
