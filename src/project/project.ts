@@ -4,7 +4,7 @@ import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import {type ApplyContext, applyPlan} from './apply.js'
 import {type EventSink, ignoreEvents} from './events.js'
-import {bySlot, isMember, type RawInstance, toInstance} from './observe.js'
+import {bySlot, isMember, type RawInstance, resolveSlot, toInstance} from './observe.js'
 import {
   type Action,
   describeAction,
@@ -22,7 +22,7 @@ import {planRevert, type RevertStrategy} from './revert.js'
 import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
 import {specHash} from './spec.js'
 import {type WatchOptions, watchProject, type WatchResult} from './watch.js'
-import {projectTagValue, Tag} from './tags.js'
+import {instanceName, projectTagValue, Tag} from './tags.js'
 import {
   checkExtendRequest,
   expiredWarning,
@@ -120,8 +120,10 @@ export class Project {
   private portPromise: Promise<Ec2Port> | null
   private readonly onEvent: EventSink
   private readonly aws: AwsConnection
-  private warnedExpired = false
   private readonly signal: AbortSignal | undefined
+  /** The newest raw observation an operation's waiter made (create repairs names from it). */
+  private lastRaw: RawInstance[] | null = null
+  private warnedExpired = false
 
   constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
     this.config = config
@@ -268,7 +270,30 @@ export class Project {
       throw e
     }
     if (!result.dryRun && opts.wait !== false) await this.resolveDuplicates(result)
+    if (!result.dryRun) await this.repairNames(this.lastRaw ?? raw, result)
     return result
+  }
+
+  /**
+   * Members whose Name or wolphin:slot tag is missing or wrong get it back: an interrupted
+   * multi-instance launch (its slots came with wolphin:slots), or the survivor of a duplicate
+   * launch whose answer was lost. One CreateTags per such instance; none when all is well.
+   */
+  private async repairNames(raw: RawInstance[], result: OperationResult): Promise<void> {
+    const gone = new Set(result.instances.filter((i) => !isHealthy(i)).map((i) => i.id))
+    const todo = raw.flatMap((r) => {
+      if (!isHealthy(r) || gone.has(r.id)) return []
+      const slot = resolveSlot(r, this.name)
+      if (slot === null) return []
+      const name = instanceName(this.name, slot)
+      return r.tags[Tag.Name] === name && r.tags[Tag.Slot] === String(slot) ? [] : [{id: r.id, slot, name}]
+    })
+    if (!todo.length) return
+    const port = await this.port()
+    for (const t of todo) {
+      await port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)})
+      this.onEvent({type: 'info', message: `named ${t.id} ${t.name}`})
+    }
   }
 
   /**
@@ -392,6 +417,7 @@ export class Project {
       ...extra,
     })
     result.launched = applied.launched
+    this.lastRaw = applied.lastObservation
     if (applied.lastObservation) {
       // The last waiter poll already holds the final state: no extra DescribeInstances.
       const final = this.toInstances(applied.lastObservation)
