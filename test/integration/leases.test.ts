@@ -52,10 +52,21 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   ]
   const BOTH = ['--region', US, '--region', EU]
   let reapIds: string[] = []
+  // Counts the API calls of reap, ls and extend at the endpoint (it refuses nothing here).
+  let counter: CapacityProxy
+  const counted = async (cwd: string, ...args: string[]) => {
+    counter.calls = []
+    const r = await runCli(args, {cwd, env: {...env, AWS_ENDPOINT_URL: counter.endpoint}})
+    return {r, calls: [...counter.calls].sort()}
+  }
+  after(async () => {
+    await counter?.close()
+  })
 
   before(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'wolphin-leases-'))
     env = motoEnv(moto().endpoint)
+    counter = await startCapacityProxy(moto().endpoint)
     dirs.reapme = await projectDir(
       root,
       'reapme',
@@ -109,8 +120,10 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   })
 
   it('ls shows every wolphin project of both regions, with owner, states and lease', async () => {
-    const r = await cli(dirs.empty, 'ls', ...BOTH, '--json')
+    const {r, calls} = await counted(dirs.empty, 'ls', ...BOTH, '--json')
     expect(r.code, r.stderr).to.equal(0)
+    // One DescribeInstances per region, nothing else.
+    expect(calls).to.deep.equal([`${EU} DescribeInstances`, `${US} DescribeInstances`])
     const ls = r.json<{projects: Array<Record<string, unknown>>}>()
     expect(ls.projects.map((p) => [p.region, p.project, p.owner, p.states])).to.deep.equal([
       [US, 'future', 'long@example.com', {running: 1}],
@@ -147,8 +160,17 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
 
   it('reap --dry-run names what it would do and changes nothing', async () => {
     const before = await world()
-    const r = await cli(dirs.empty, 'reap', ...BOTH, '--action', 'terminate', '--dry-run', '--json')
+    const {r, calls} = await counted(
+      dirs.empty,
+      'reap',
+      ...BOTH,
+      '--action',
+      'terminate',
+      '--dry-run',
+      '--json',
+    )
     expect(r.code, r.stderr).to.equal(0)
+    expect(calls).to.deep.equal([`${EU} DescribeInstances`, `${US} DescribeInstances`])
     const out = r.json<{
       dryRun: boolean
       projects: Array<{project: string; done: boolean; targets: Array<{id: string}>}>
@@ -162,8 +184,14 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
 
   it('reap terminates the expired project only; future leases, other regions and neighbours stay', async () => {
     const before = (await world()).filter((i) => !reapIds.includes(i.id))
-    const r = await cli(dirs.empty, 'reap', ...BOTH, '--action', 'terminate', '--json')
+    const {r, calls} = await counted(dirs.empty, 'reap', ...BOTH, '--action', 'terminate', '--json')
     expect(r.code, r.stderr).to.equal(0)
+    // Bounded: one DescribeInstances per region, one TerminateInstances for the region with work.
+    expect(calls).to.deep.equal([
+      `${EU} DescribeInstances`,
+      `${US} DescribeInstances`,
+      `${US} TerminateInstances`,
+    ])
     const out = r.json<{
       projects: Array<{region: string; project: string; done: boolean; targets: unknown[]}>
     }>()
@@ -202,8 +230,9 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
 
   it('extend moves the lease; status --json shows the new expiresAt', async () => {
     const before = (await status(dirs.keeper)).instances[0].expiresAt!
-    const r = await cli(dirs.keeper, 'extend', '2h', '--json')
+    const {r, calls} = await counted(dirs.keeper, 'extend', '2h', '--json')
     expect(r.code, r.stderr).to.equal(0)
+    expect(calls).to.deep.equal([`${EU} CreateTags`, `${EU} DescribeInstances`])
     const after = (await status(dirs.keeper)).instances[0].expiresAt!
     expect(Date.parse(after) - Date.parse(before)).to.equal(2 * 3_600_000)
     expect(r.json<{extended: Array<{to: string}>}>().extended[0].to).to.equal(after)
@@ -253,6 +282,7 @@ describe('integration: spot and capacity fallback (moto behind a capacity proxy)
   beforeEach(() => {
     proxy.rule = null
     proxy.refused = []
+    proxy.calls = []
   })
 
   const create = async (name: string, yaml: string) => {
@@ -277,6 +307,8 @@ describe('integration: spot and capacity fallback (moto behind a capacity proxy)
     const {r, status, dir} = await create('fallback', 'count: 3\nmarket: spot-then-on-demand\n')
     expect(r.code, r.stderr).to.equal(0)
     expect(proxy.refused).to.have.length(1)
+    // One refused spot RunInstances, one on-demand RunInstances for all three slots.
+    expect(proxy.calls.filter((c) => c.endsWith(' RunInstances'))).to.have.length(2)
     expect(r.stderr).to.match(/spot: InsufficientInstanceCapacity; trying on-demand for 3 slot\(s\)/)
     expect(status.instances.map((i) => [i.slot, i.state, i.market, i.outdated])).to.deep.equal([
       [1, 'running', 'on-demand', false],

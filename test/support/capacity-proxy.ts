@@ -13,6 +13,8 @@ export interface CapacityProxy {
   code: string
   /** Requests refused so far, as their parameters. */
   refused: URLSearchParams[]
+  /** Every request seen, as `region Action` (region from the signature's credential scope). */
+  calls: string[]
   close(): Promise<void>
 }
 
@@ -32,6 +34,7 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
     rule: null,
     code: 'InsufficientInstanceCapacity',
     refused: [],
+    calls: [],
     close: async () => {},
   }
   const server = http.createServer((req, res) => {
@@ -40,6 +43,8 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
     req.on('end', () => {
       const body = Buffer.concat(chunks)
       const params = new URLSearchParams(body.toString('utf8'))
+      const scope = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))
+      proxy.calls.push(`${scope?.[1] ?? '?'} ${params.get('Action') ?? '?'}`)
       if (proxy.rule?.(params)) {
         proxy.refused.push(params)
         res.writeHead(400, {'content-type': 'text/xml'})
