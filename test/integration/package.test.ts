@@ -1,0 +1,209 @@
+/**
+ * The published package, as a user gets it: `npm pack`, install the tarball into an empty
+ * directory, then drive create/status/terminate against moto through the installed `wolphin`
+ * binary and through `import('wolphin')`. Slow (about 40-50 s, nearly all of it npm unpacking the
+ * AWS SDK from the npm cache); the dependencies' install scripts (ssh2's optional native crypto)
+ * are skipped to keep it so.
+ */
+import {spawn} from 'node:child_process'
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {describeAll, seedNeighbours, TEST_AMI, testClient} from '../support/ec2.js'
+import {motoEnv, ROOT, useMoto} from '../support/moto.js'
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  opts: {cwd: string; env?: Record<string, string>; timeoutMs?: number},
+) {
+  return new Promise<Run>((resolve, reject) => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      ...opts.env,
+      // The installed bin's `#!/usr/bin/env node` must find the node running the tests.
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+      NODE_NO_WARNINGS: '1',
+    }
+    delete env.AWS_PROFILE
+    const child = spawn(cmd, args, {cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stdout, stderr})
+    })
+  })
+}
+
+describe('integration: the packed package installs into an empty directory and works', function () {
+  this.timeout(180_000)
+  const moto = useMoto()
+  let work: string
+  let app: string
+  let env: Record<string, string>
+
+  before(async function () {
+    this.timeout(150_000)
+    work = await mkdtemp(path.join(os.tmpdir(), 'wolphin-pack-'))
+    app = path.join(work, 'app')
+    await mkdir(app)
+    env = motoEnv(moto().endpoint)
+    const npmRun = (args: string[], cwd: string) => run('npm', args, {cwd, timeoutMs: 140_000})
+    const packed = await npmRun(['pack', '--silent', '--pack-destination', work], ROOT)
+    expect(packed.code, packed.stderr).to.equal(0)
+    const tgz = (await readdir(work)).find((f) => f.endsWith('.tgz'))
+    expect(tgz, 'npm pack produced no tarball').to.be.a('string')
+    // An empty project: no lockfile, nothing installed; dependencies come from the npm cache.
+    await writeFile(
+      path.join(app, 'package.json'),
+      JSON.stringify({name: 'app', private: true, type: 'module'}),
+    )
+    const installed = await npmRun(
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        '--prefer-offline',
+        '--ignore-scripts',
+        '--loglevel=error',
+        path.join(work, tgz!),
+      ],
+      app,
+    )
+    expect(installed.code, installed.stderr).to.equal(0)
+    await writeFile(
+      path.join(app, 'wolphin.yaml'),
+      `project: packed\nemail: ci@example.com\nami: ${TEST_AMI}\ncount: 2\nwait: {interval: 0.2, timeout: 30}\n`,
+    )
+    await seedNeighbours(testClient(moto().endpoint), 'packed')
+  })
+
+  after(async () => {
+    if (work) await rm(work, {recursive: true, force: true})
+  })
+
+  const live = async () =>
+    (await describeAll(testClient(moto().endpoint))).filter(
+      (i) => i.tags.ProjectName === 'wolphin.packed' && i.state !== 'terminated',
+    )
+
+  it('ships only bin, dist, the manifest and docs: no sources, tests or dev dependencies', async () => {
+    const pkgDir = path.join(app, 'node_modules/wolphin')
+    expect((await readdir(pkgDir)).sort()).to.include.members([
+      'bin',
+      'dist',
+      'oclif.manifest.json',
+      'package.json',
+    ])
+    expect(await readdir(pkgDir)).to.not.include.members(['src', 'test', 'node_modules'])
+    for (const dev of ['mocha', 'typescript', 'oclif', 'tsx'])
+      expect(await readdir(path.join(app, 'node_modules'))).to.not.include(dev)
+  })
+
+  it('the installed `wolphin` binary drives create, status and terminate', async () => {
+    const bin = path.join(app, 'node_modules/.bin/wolphin')
+    let r = await run(bin, ['--version'], {cwd: app, env})
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.match(/^wolphin\/0\.\d+\.\d+ /)
+    r = await run(bin, ['create', '--json'], {cwd: app, env})
+    expect(r.code, r.stderr).to.equal(0)
+    expect(JSON.parse(r.stdout).launched).to.have.length(2)
+    r = await run(bin, ['status', '--json'], {cwd: app, env})
+    expect(r.code, r.stderr).to.equal(0)
+    const s = JSON.parse(r.stdout)
+    expect(s.project).to.equal('packed')
+    expect(s.instances.map((i: {name: string; state: string}) => [i.name, i.state])).to.deep.equal([
+      ['wolphin.packed.1', 'running'],
+      ['wolphin.packed.2', 'running'],
+    ])
+    r = await run(bin, ['terminate', '--yes', '--json'], {cwd: app, env})
+    expect(r.code, r.stderr).to.equal(0)
+    expect(await live()).to.deep.equal([])
+  })
+
+  it("`import('wolphin')` drives the same cycle from code, with events and typed errors", async () => {
+    await writeFile(
+      path.join(app, 'lib.mjs'),
+      `import {Project, loadConfig, ConfigError, AllOfSelector, SlotSelector, StateSelector} from 'wolphin'
+const events = []
+const project = await Project.fromConfig({onEvent: (e) => events.push(e.type)})
+const created = await project.create()
+const status = await project.status()
+const one = await project.stop(new AllOfSelector([new SlotSelector([2]), new StateSelector(['running'])]))
+const terminated = await project.terminate(null)
+let error = null
+try { await loadConfig({inline: {project: 'bad.name'}}) } catch (e) { error = {isConfigError: e instanceof ConfigError, code: e.code, exitCode: e.exitCode} }
+const {sources} = await loadConfig()
+console.log(JSON.stringify({created: created.launched.length, status, stopped: one.instances.map((i) => [i.slot, i.state]), terminated: terminated.instances.filter((i) => created.launched.includes(i.id)).map((i) => i.state), events: [...new Set(events)], error, sources: sources.ami}))
+`,
+    )
+    const r = await run(process.execPath, ['lib.mjs'], {cwd: app, env})
+    expect(r.code, r.stderr).to.equal(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.created).to.equal(2)
+    // The binary's test left its terminated instances behind; EC2 still reports them.
+    expect(
+      out.status.instances
+        .filter((i: {state: string}) => i.state !== 'terminated')
+        .map((i: {slot: number; state: string}) => [i.slot, i.state]),
+    ).to.deep.equal([
+      [1, 'running'],
+      [2, 'running'],
+    ])
+    expect(out.stopped).to.deep.equal([[2, 'stopped']])
+    expect(out.terminated).to.deep.equal(['terminated', 'terminated'])
+    expect(out.events).to.include.members(['observed', 'plan'])
+    expect(out.error).to.deep.equal({isConfigError: true, code: 'CONFIG_INVALID', exitCode: 2})
+    expect(out.sources).to.equal('wolphin.yaml')
+    expect(await live()).to.deep.equal([])
+  })
+
+  it('the type declarations resolve through package.json exports', async () => {
+    await writeFile(
+      path.join(app, 'check.ts'),
+      `import {Project, type StatusResult, type ValidationResult, ExitCode} from 'wolphin'
+const p: Promise<Project> = Project.fromConfig({cwd: '.'})
+const s: StatusResult | null = null
+const v: ValidationResult | null = null
+const code: number = ExitCode.Usage
+// @ts-expect-error: status() takes a Selector or null, not a number
+void p.then((x) => x.status(42))
+export {s, v, code}
+`,
+    )
+    const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc')
+    const r = await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        'check.ts',
+      ],
+      {cwd: app},
+    )
+    expect(r.code, r.stdout + r.stderr).to.equal(0)
+  })
+})
