@@ -218,16 +218,23 @@ function sessionOf(client: Client): SshSession {
             io.signal?.removeEventListener('abort', onAbort)
             resolve({exitCode, signal: sig})
           }
-          // On timeout: ask sshd to kill the command, close the channel and stop waiting for it; the
-          // caller ends the connection, which the remote command sees as a closed pipe.
+          // On timeout: sshd ignores the "signal" request for sessions without a terminal, so a
+          // second session kills the process group of every other session of this connection
+          // (sshd makes each session's command a process-group leader), then we stop waiting.
           const onAbort = () => {
             try {
               ch.signal('KILL')
-              ch.close()
             } catch {
               // the channel may be gone already
             }
-            settle()
+            void killOtherSessions(client).finally(() => {
+              try {
+                ch.close()
+              } catch {
+                // gone already
+              }
+              settle()
+            })
           }
           io.signal?.addEventListener('abort', onAbort, {once: true})
           ch.on('exit', (code: number | null, signalName?: string) => {
@@ -237,7 +244,33 @@ function sessionOf(client: Client): SshSession {
           ch.on('data', (d: Buffer) => io.onData('stdout', d))
           ch.stderr.on('data', (d: Buffer) => io.onData('stderr', d))
           ch.on('close', settle)
+          ch.end() // no stdin: the command reads EOF, like ssh -n
         })
       }),
   }
+}
+
+/** Kills the process groups of this connection's other sessions (best effort, bounded). */
+export const KILL_OTHER_SESSIONS =
+  'for p in $(pgrep -P "$PPID" 2>/dev/null); do [ "$p" = "$$" ] || kill -KILL -- "-$p" "$p" 2>/dev/null; done; true'
+
+function killOtherSessions(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 3000)
+    const done = () => {
+      clearTimeout(t)
+      resolve()
+    }
+    try {
+      client.exec(KILL_OTHER_SESSIONS, (err, ch) => {
+        if (err) return done()
+        ch.on('data', () => {})
+        ch.stderr.on('data', () => {})
+        ch.on('close', done)
+        ch.end()
+      })
+    } catch {
+      done()
+    }
+  })
 }

@@ -141,7 +141,7 @@ export async function runSsm(
       const why =
         opts.failFast && failed && Date.now() < deadline
           ? 'cancelled: an earlier target failed (--fail-fast)'
-          : `timed out after ${Math.round(timeoutMs / 1000)}s waiting for SSM`
+          : `timed out after ${timeoutMs / 1000}s waiting for SSM`
       await port.cancel(commandId, [...pending.keys()]).catch(() => {})
       for (const t of pending.values()) finish(t, emptyResult(t, 'failed', why, started))
     }

@@ -150,10 +150,17 @@ describe('e2e: exec and put against real sshd on loopback', function () {
 
   it('--timeout stops a command that runs too long', async () => {
     const t0 = Date.now()
-    const r = await cli('exec', '-i', '1', '--timeout', '1', '--json', '--', 'sleep 30')
+    const marker = `${lab().hosts[0].home}/timeout-survived`
+    const r = await cli('exec', '-i', '1', '--timeout', '1', '--json', '--', `sleep 4; touch ${marker}`)
     expect(Date.now() - t0).to.be.below(15_000)
     expect(r.code).to.equal(3)
     expect(r.json<Json>().results[0].error).to.match(/timed out after 1s/)
+    // The remote command was killed, not left running behind the closed connection.
+    await new Promise((res) => setTimeout(res, Math.max(0, 7000 - (Date.now() - t0))))
+    await stat(marker).then(
+      () => expect.fail('the timed-out command kept running'),
+      () => {},
+    )
   })
 
   it('an unreachable host is reported as such, the rest still run (exit 3)', async () => {

@@ -1,0 +1,294 @@
+import {EventEmitter} from 'node:events'
+
+import {expect} from 'chai'
+
+import {parseHostPort, resolveTarget} from '../../src/exec/address.js'
+import {LineSplitter} from '../../src/exec/lines.js'
+import {pool} from '../../src/exec/pool.js'
+import type {Connector, SshSession} from '../../src/exec/ssh.js'
+import {UnreachableError} from '../../src/exec/ssh.js'
+import {runSsh} from '../../src/exec/ssh-runner.js'
+import {
+  aggregateExitCode,
+  type ExecEvent,
+  summarize,
+  summaryLine,
+  type Target,
+  type TargetResult,
+} from '../../src/exec/types.js'
+import type {Instance} from '../../src/project/types.js'
+import {createExecRenderer} from '../../src/ui/exec-output.js'
+
+function instance(slot: number, tags: Record<string, string> = {}): Instance {
+  return {
+    id: `i-${slot}`,
+    name: `wolphin.p.${slot}`,
+    slot,
+    state: 'running',
+    publicIp: `203.0.113.${slot}`,
+    privateIp: `10.0.0.${slot}`,
+    publicDns: null,
+    privateDns: `ip-10-0-0-${slot}.ec2.internal`,
+    imageId: null,
+    instanceType: null,
+    zone: null,
+    launchTime: null,
+    owner: null,
+    expiresAt: null,
+    outdated: false,
+    market: 'on-demand',
+    tags,
+  }
+}
+
+const target = (slot: number): Target => ({
+  id: `i-${slot}`,
+  name: `wolphin.p.${slot}`,
+  slot,
+  host: `127.0.0.${slot + 1}`,
+  port: 22,
+  instance: instance(slot),
+})
+
+interface Script {
+  /** ms before the command finishes */
+  delay?: number
+  exitCode?: number | null
+  signal?: string | null
+  out?: string[]
+  err?: string[]
+  hang?: boolean
+  unreachable?: string
+}
+
+/** A connector whose sessions follow a script per target, recording concurrency. */
+function stubConnector(scripts: Record<string, Script>) {
+  const stats = {inFlight: 0, maxInFlight: 0, finished: [] as string[], closed: 0}
+  const connector: Connector = async (t) => {
+    const s = scripts[t.id] ?? {}
+    if (s.unreachable) throw new UnreachableError(s.unreachable)
+    stats.inFlight++
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    const session: SshSession = {
+      client: new EventEmitter() as never,
+      close: () => {
+        stats.inFlight--
+        stats.closed++
+      },
+      sftp: async () => {
+        throw new Error('no sftp in this stub')
+      },
+      exec: (_cmd, io) =>
+        new Promise((resolve) => {
+          for (const o of s.out ?? []) io.onData('stdout', Buffer.from(o))
+          for (const e of s.err ?? []) io.onData('stderr', Buffer.from(e))
+          if (s.hang) {
+            io.signal?.addEventListener('abort', () => resolve({exitCode: null, signal: null}))
+            return
+          }
+          setTimeout(() => {
+            stats.finished.push(t.id)
+            resolve({exitCode: s.exitCode === undefined ? 0 : s.exitCode, signal: s.signal ?? null})
+          }, s.delay ?? 0)
+        }),
+    }
+    return session
+  }
+  return {connector, stats}
+}
+
+describe('exec: SSH runner (ssh2 stubbed)', () => {
+  it('keeps results in target order whatever the completion order', async () => {
+    const targets = [1, 2, 3, 4].map(target)
+    const {connector, stats} = stubConnector({
+      'i-1': {delay: 60, out: ['one\n']},
+      'i-2': {delay: 5, out: ['two\n']},
+      'i-3': {delay: 30, out: ['three\n']},
+      'i-4': {delay: 0, out: ['four\n']},
+    })
+    const results = await runSsh(targets, 'x', connector, {concurrency: 4})
+    expect(stats.finished).to.not.deep.equal(['i-1', 'i-2', 'i-3', 'i-4'])
+    expect(results.map((r) => [r.id, r.stdout, r.status])).to.deep.equal([
+      ['i-1', 'one\n', 'ok'],
+      ['i-2', 'two\n', 'ok'],
+      ['i-3', 'three\n', 'ok'],
+      ['i-4', 'four\n', 'ok'],
+    ])
+    expect(stats.closed).to.equal(4)
+  })
+
+  it('honours the concurrency limit', async () => {
+    const targets = Array.from({length: 12}, (_, i) => target(i + 1))
+    const scripts = Object.fromEntries(targets.map((t, i) => [t.id, {delay: 10 + (i % 3) * 5}]))
+    const {connector, stats} = stubConnector(scripts)
+    const results = await runSsh(targets, 'x', connector, {concurrency: 3})
+    expect(results).to.have.length(12)
+    expect(stats.maxInFlight).to.equal(3)
+    const one = stubConnector(scripts)
+    await runSsh(targets, 'x', one.connector, {concurrency: 1})
+    expect(one.stats.maxInFlight).to.equal(1)
+  })
+
+  it('times a hanging command out: failed, no exit code, the rest unaffected', async () => {
+    const {connector} = stubConnector({'i-1': {hang: true, out: ['started\n']}, 'i-2': {delay: 5}})
+    const t0 = Date.now()
+    const results = await runSsh([target(1), target(2)], 'x', connector, {concurrency: 2, timeoutMs: 80})
+    expect(Date.now() - t0).to.be.below(2000)
+    expect(results[0]).to.include({
+      status: 'failed',
+      exitCode: null,
+      error: 'timed out after 0.08s',
+      stdout: 'started\n',
+    })
+    expect(results[1]).to.include({status: 'ok', exitCode: 0})
+  })
+
+  it('classifies exit codes, signals and unreachable hosts, and aggregates the exit code', async () => {
+    const {connector} = stubConnector({
+      'i-1': {exitCode: 0},
+      'i-2': {exitCode: 5, err: ['boom\n']},
+      'i-3': {exitCode: null, signal: 'KILL'},
+      'i-4': {unreachable: '127.0.0.5:22: connection refused'},
+    })
+    const results = await runSsh([1, 2, 3, 4].map(target), 'x', connector, {concurrency: 4})
+    expect(results.map((r) => [r.status, r.exitCode, r.signal, r.error])).to.deep.equal([
+      ['ok', 0, null, null],
+      ['failed', 5, null, null],
+      ['failed', null, 'KILL', 'killed by signal KILL'],
+      ['unreachable', null, null, '127.0.0.5:22: connection refused'],
+    ])
+    expect(results[1].stderr).to.equal('boom\n')
+    expect(summarize(results)).to.deep.equal({ok: 1, failed: 2, unreachable: 1, skipped: 0})
+    expect(summaryLine(summarize(results))).to.equal('1 ok, 2 failed, 1 unreachable')
+    expect(aggregateExitCode(results)).to.equal(3)
+  })
+
+  it('exit code: 0 when all succeed, the remote code with one target, 3 otherwise', () => {
+    const r = (status: TargetResult['status'], exitCode: number | null) =>
+      ({status, exitCode}) as TargetResult
+    expect(aggregateExitCode([r('ok', 0), r('ok', 0)])).to.equal(0)
+    expect(aggregateExitCode([r('failed', 7)])).to.equal(7)
+    expect(aggregateExitCode([r('failed', 2)])).to.equal(2)
+    expect(aggregateExitCode([r('unreachable', null)])).to.equal(3)
+    expect(aggregateExitCode([r('failed', null)])).to.equal(3)
+    expect(aggregateExitCode([r('ok', 0), r('failed', 7)])).to.equal(3)
+  })
+
+  it('--fail-fast starts nothing after the first failure', async () => {
+    const {connector, stats} = stubConnector({'i-2': {exitCode: 1}})
+    const results = await runSsh([1, 2, 3, 4].map(target), 'x', connector, {concurrency: 1, failFast: true})
+    expect(results.map((r) => r.status)).to.deep.equal(['ok', 'failed', 'skipped', 'skipped'])
+    expect(stats.closed).to.equal(2)
+  })
+
+  it('emits start, line (per stream, split on newlines) and done events', async () => {
+    const events: ExecEvent[] = []
+    const {connector} = stubConnector({'i-1': {out: ['a\nb', 'c\n', 'tail'], err: ['e1\n']}})
+    await runSsh([target(1)], 'x', connector, {concurrency: 1, onEvent: (e) => events.push(e)})
+    expect(events.map((e) => (e.type === 'line' ? `${e.stream}:${e.line}` : e.type))).to.deep.equal([
+      'start',
+      'stdout:a',
+      'stdout:bc',
+      'stderr:e1',
+      'stdout:tail',
+      'done',
+    ])
+  })
+})
+
+describe('exec: output', () => {
+  it('splits lines across chunks without breaking multi-byte characters', () => {
+    const lines: string[] = []
+    const s = new LineSplitter((l) => lines.push(l))
+    const snow = Buffer.from('☃\n')
+    s.push(Buffer.concat([Buffer.from('x'), snow.subarray(0, 1)]))
+    s.push(snow.subarray(1))
+    s.push('crlf\r\nlast')
+    s.end()
+    expect(lines).to.deep.equal(['x☃', 'crlf', 'last'])
+    expect(s.text()).to.equal('x☃\ncrlf\r\nlast')
+  })
+
+  it('prefixes each line with the padded instance Name, stdout and stderr apart, colour only when asked', () => {
+    const out: string[] = []
+    const err: string[] = []
+    const write = {stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s)}
+    const r = createExecRenderer({mode: 'stream', colour: {stdout: false, stderr: true}, write})
+    const t1 = {id: 'i-1', name: 'wolphin.p.1', slot: 1}
+    const t10 = {id: 'i-10', name: 'wolphin.p.10', slot: 10}
+    r({type: 'targets', targets: [t1, t10]})
+    r({type: 'line', target: t1, stream: 'stdout', line: 'hello'})
+    r({type: 'line', target: t10, stream: 'stdout', line: 'world'})
+    r({type: 'line', target: t1, stream: 'stderr', line: 'warn'})
+    expect(out).to.deep.equal(['wolphin.p.1  | hello\n', 'wolphin.p.10 | world\n'])
+    expect(err).to.have.length(1)
+    expect(err[0]).to.match(/^\x1b\[\d+mwolphin\.p\.1  \|\x1b\[0m warn\n$/)
+  })
+
+  it('--group prints one block per instance when it finishes', () => {
+    const out: string[] = []
+    const write = {stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(`E:${s}`)}
+    const r = createExecRenderer({mode: 'group', colour: {stdout: false, stderr: false}, write})
+    const a = {id: 'i-1', name: 'a', slot: 1}
+    const b = {id: 'i-2', name: 'b', slot: 2}
+    r({type: 'line', target: a, stream: 'stdout', line: 'a1'})
+    r({type: 'line', target: b, stream: 'stdout', line: 'b1'})
+    r({type: 'line', target: a, stream: 'stderr', line: 'a2'})
+    const res = (t: typeof a, exitCode: number) =>
+      ({
+        ...t,
+        status: exitCode ? 'failed' : 'ok',
+        exitCode,
+        signal: null,
+        stdout: '',
+        stderr: '',
+        durationMs: 1500,
+        error: null,
+      }) as TargetResult
+    r({type: 'done', target: b, result: res(b, 0)})
+    r({type: 'done', target: a, result: res(a, 4)})
+    expect(out.join('')).to.equal('── b (ok, exit 0, 1.50s)\nb1\n── a (failed: exit 4, 1.50s)\na1\nE:a2\n')
+  })
+})
+
+describe('exec: addresses', () => {
+  it('parses host[:port]', () => {
+    expect(parseHostPort('127.0.0.2:2222', 22)).to.deep.equal({host: '127.0.0.2', port: 2222})
+    expect(parseHostPort('h.example', 22)).to.deep.equal({host: 'h.example', port: 22})
+    expect(parseHostPort('[::1]:2200', 22)).to.deep.equal({host: '::1', port: 2200})
+    expect(parseHostPort('::1', 22)).to.deep.equal({host: '::1', port: 22})
+    expect(parseHostPort('h:99999', 22)).to.equal(null)
+    expect(parseHostPort('h:x', 22)).to.equal(null)
+  })
+
+  it('picks the address ssh.address names', () => {
+    const i = instance(3, {'test.addr': '127.0.0.9:2022', bad: 'a:b'})
+    const pick = (a: string) => {
+      const t = resolveTarget(i, a, 22)
+      return typeof t === 'string' ? t : `${t.host}:${t.port}`
+    }
+    expect(pick('public-ip')).to.equal('203.0.113.3:22')
+    expect(pick('private-ip')).to.equal('10.0.0.3:22')
+    expect(pick('private-dns')).to.equal('ip-10-0-0-3.ec2.internal:22')
+    expect(pick('public-dns')).to.match(/no public DNS name/)
+    expect(pick('tag:test.addr')).to.equal('127.0.0.9:2022')
+    expect(pick('tag:missing')).to.match(/no tag missing/)
+    expect(pick('tag:bad')).to.match(/expected host or host:port/)
+  })
+})
+
+describe('exec: pool', () => {
+  it('runs everything once, in order of results, bounded', async () => {
+    let inFlight = 0
+    let max = 0
+    const out = await pool([5, 1, 4, 2, 3], 2, async (n) => {
+      inFlight++
+      max = Math.max(max, inFlight)
+      await new Promise((r) => setTimeout(r, n * 3))
+      inFlight--
+      return n * 10
+    })
+    expect(out).to.deep.equal([50, 10, 40, 20, 30])
+    expect(max).to.equal(2)
+  })
+})
