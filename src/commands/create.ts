@@ -1,3 +1,5 @@
+import {Flags} from '@oclif/core'
+
 import {BaseCommand, mutatingFlags} from '../base-command.js'
 import type {OperationResult} from '../project/project.js'
 import type {ValidationResult} from '../project/validate.js'
@@ -13,13 +15,21 @@ highest slots above count.max. Idempotent: a second run changes nothing.`
     '<%= config.bin %> create --dry-run',
     '<%= config.bin %> create --json --no-wait',
   ]
-  static flags = {...mutatingFlags}
+  static flags = {
+    ...mutatingFlags,
+    'wait-ssh': Flags.boolean({
+      summary: 'Then wait until every instance accepts an SSH session (default: when ssh is configured).',
+      allowNo: true,
+    }),
+  }
 
   async run(): Promise<OperationResult & {validation?: ValidationResult}> {
     const {flags} = await this.parse(Create)
     const onEvent = await this.progress()
     const project = await this.openProject(flags, {requireAmi: true, onEvent})
     const result = await project.create({dryRun: flags['dry-run'], wait: flags.wait})
+    const {waitForSshAfter} = await import('../exec/wait.js')
+    await waitForSshAfter(project, result, {waitSsh: flags['wait-ssh'], wait: flags.wait, onEvent})
     if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
     if (flags['dry-run']) {
       // A dry run also checks what the launch would need (the same checks as `wolphin validate`).

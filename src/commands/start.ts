@@ -1,3 +1,5 @@
+import {Flags} from '@oclif/core'
+
 import {BaseCommand, mutatingFlags, selectionFlags} from '../base-command.js'
 import type {OperationResult} from '../project/project.js'
 import {operationText} from '../ui/render.js'
@@ -9,7 +11,14 @@ export default class Start extends BaseCommand {
     '<%= config.bin %> start -i 2,4-5',
     '<%= config.bin %> start --state stopped --tag role=loadgen',
   ]
-  static flags = {...selectionFlags, ...mutatingFlags}
+  static flags = {
+    ...selectionFlags,
+    ...mutatingFlags,
+    'wait-ssh': Flags.boolean({
+      summary: 'Then wait until every instance accepts an SSH session (default: when ssh is configured).',
+      allowNo: true,
+    }),
+  }
 
   async run(): Promise<OperationResult> {
     const {flags} = await this.parse(Start)
@@ -18,6 +27,8 @@ export default class Start extends BaseCommand {
     const onEvent = await this.progress()
     const project = await this.openProject(flags, {onEvent})
     const result = await project.start(selector, {dryRun: flags['dry-run'], wait: flags.wait})
+    const {waitForSshAfter} = await import('../exec/wait.js')
+    await waitForSshAfter(project, result, {waitSsh: flags['wait-ssh'], wait: flags.wait, onEvent})
     if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
     return result
   }

@@ -1,7 +1,7 @@
 export * from './types.js'
 export {execOnProject, putOnProject, runningInstances} from './run.js'
 export type {ExecOptions, PutOptions, ProjectLike, RunningHost} from './run.js'
-export {waitForSsh, waitForProjectSsh} from './wait.js'
+export {waitForSsh, waitForProjectSsh, waitForSshAfter} from './wait.js'
 export type {WaitForSshOptions} from './wait.js'
 export {resolveTarget, parseHostPort} from './address.js'
 export {parseKnownHosts, checkKnownHosts, fingerprint, knownHostName} from './known-hosts.js'

@@ -97,3 +97,31 @@ export async function waitForProjectSsh(
   const instances = (await project.observe()).filter((i) => want.has(i.id) && i.state === 'running')
   await waitForSsh(instances, project.config, opts.signal, {...opts, ec2: () => project.port()})
 }
+
+/**
+ * `--wait-ssh` of create and start: after an applied operation, waits for SSH on the instances it
+ * left running. `waitSsh` undefined means "when the config has an ssh section". Returns whether it
+ * waited.
+ */
+export async function waitForSshAfter(
+  project: {observe(): Promise<Instance[]>; config: ResolvedConfig; port(): Promise<Ec2Port>},
+  result: {dryRun: boolean; emptySelection: boolean; instances: Array<{id: string; state: string}>},
+  opts: {
+    waitSsh?: boolean
+    wait?: boolean
+    onEvent?: (e: {type: 'info' | 'warn'; message: string}) => void
+    signal?: AbortSignal
+  } = {},
+): Promise<boolean> {
+  const sink = opts.onEvent
+  const enabled = opts.waitSsh ?? Boolean(project.config.ssh)
+  if (!enabled || result.dryRun || result.emptySelection || opts.wait === false) return false
+  const ids = result.instances.filter((i) => i.state === 'running').map((i) => i.id)
+  if (!ids.length) return false
+  sink?.({type: 'info', message: `waiting for SSH on ${ids.length} instance(s)`})
+  await waitForProjectSsh(project, ids, {
+    onEvent: (e) => (e.type === 'info' || e.type === 'warn') && sink?.(e),
+    signal: opts.signal,
+  })
+  return true
+}

@@ -7,7 +7,7 @@ import {CreateTagsCommand, TerminateInstancesCommand} from '@aws-sdk/client-ec2'
 import {expect} from 'chai'
 
 import {runCli} from '../support/cli.js'
-import {describeAll, seedInstance, testClient} from '../support/ec2.js'
+import {describeAll, seedInstance, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 import {freePortOn, useSshLab} from '../support/sshd.js'
 
@@ -268,5 +268,42 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     })
     expect(r2.code).to.equal(2)
     expect(r2.stderr).to.match(/loose_key has permissions 0644.*chmod 600/)
+  })
+
+  it('create waits for SSH by default when ssh is configured (and pins keys); times out on a dead address', async () => {
+    const h = lab().hosts[0]
+    const cfg = (name: string, addr: string) =>
+      [
+        `project: ${name}`,
+        `ami: ${TEST_AMI}`,
+        'count: 2',
+        `user: ${lab().user}`,
+        `tags: {${ADDR_TAG}: "${addr}"}`,
+        'ssh:',
+        `  key: ${lab().key}`,
+        `  address: tag:${ADDR_TAG}`,
+        '  connectTimeout: 2',
+        'wait: {interval: 0.2, timeout: 4}',
+        '',
+      ].join('\n')
+    await writeFile(path.join(dir, 'fresh.yaml'), cfg('fresh', h.tag))
+    const r = await cli('create', '-c', 'fresh.yaml', '--json')
+    expect(r.code, r.stderr).to.equal(0)
+    const fresh = [...(await tagsOf()).values()].filter((t) => t.ProjectName === 'wolphin.fresh')
+    expect(fresh).to.have.length(2)
+    // Waiting meant a full SSH session, host key pinned (tofu is the default).
+    for (const t of fresh) expect(t['wolphin:host-key']).to.equal(`ssh-ed25519 ${h.fingerprint}`)
+
+    const dead = `127.0.0.9:${await freePortOn('127.0.0.9')}`
+    await writeFile(path.join(dir, 'dead.yaml'), cfg('dead', dead))
+    const t0 = Date.now()
+    const bad = await cli('create', '-c', 'dead.yaml', '--json')
+    expect(bad.code).to.equal(1)
+    expect(bad.json().error.message).to.match(
+      /timed out after 4s waiting for SSH on wolphin\.dead\.1 .*connection refused/,
+    )
+    expect(Date.now() - t0).to.be.below(30_000)
+    const skip = await cli('start', '-c', 'dead.yaml', '--no-wait-ssh', '--json')
+    expect(skip.code, skip.stderr).to.equal(0)
   })
 })
