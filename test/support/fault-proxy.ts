@@ -29,6 +29,8 @@ export interface FaultProxyOptions {
   delayMs?: [number, number]
   /** Only these EC2 actions get faults (all by default). */
   actions?: readonly string[]
+  /** Rewrites moto's answer to an action before it is sent on (e.g. to freeze instance states). */
+  rewrite?: (action: string, body: string) => string
 }
 
 export interface FaultCounts {
@@ -170,7 +172,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       delete headers['transfer-encoding']
       delete headers['content-length']
       delete headers.connection
-      reply(res, answer.status, answer.body, headers)
+      const out = opts.rewrite
+        ? Buffer.from(opts.rewrite(action, answer.body.toString('utf8')), 'utf8')
+        : answer.body
+      reply(res, answer.status, out, headers)
     } catch (e) {
       if (!res.headersSent) reply(res, 502, ec2Error('ProxyError', String((e as Error).message)))
     }

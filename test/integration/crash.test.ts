@@ -1,0 +1,203 @@
+/**
+ * Crash safety and concurrency against moto:
+ * - two `create` runs started at the same moment end with exactly count.max instances;
+ * - create (and stop, start, terminate) killed with SIGKILL at a random point, ten times in a row,
+ *   each followed by a re-run: exactly count.max tagged instances, none untagged;
+ * - Ctrl-C (SIGINT) while waiting: stops, says what was done and what was not, exits 130.
+ */
+import {spawn} from 'node:child_process'
+import {mkdtemp, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {TerminateInstancesCommand} from '@aws-sdk/client-ec2'
+import {expect} from 'chai'
+
+import {BIN, runCli} from '../support/cli.js'
+import {describeAll, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
+import {seededRandom, startFaultProxy} from '../support/fault-proxy.js'
+import {motoEnv, useMoto} from '../support/moto.js'
+
+const COUNT = 3
+const live = (xs: Seen[]) => xs.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down')
+
+/** Starts the CLI and sends `signal` after `delayMs`; resolves with the exit code/signal and output. */
+function runAndSignal(
+  args: string[],
+  opts: {
+    cwd: string
+    env: Record<string, string>
+    delayMs: number
+    signal: NodeJS.Signals
+    /** Count the delay from the first stderr line matching this, not from the start. */
+    after?: RegExp
+  },
+): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
+    delete env.AWS_PROFILE
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    let timer: NodeJS.Timeout | undefined
+    const arm = () => (timer ??= setTimeout(() => child.kill(opts.signal), opts.delayMs))
+    child.stderr.on('data', (d) => {
+      stderr += d
+      if (opts.after?.test(stderr)) arm()
+    })
+    if (!opts.after) arm()
+    const hard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      clearTimeout(hard)
+      resolve({code, signal, stdout, stderr})
+    })
+  })
+}
+
+describe('integration: crash safety and concurrency', function () {
+  this.timeout(300_000)
+  const moto = useMoto()
+
+  const setup = async (project: string, extra = '') => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), `wolphin-${project}-`))
+    await writeFile(
+      path.join(dir, 'wolphin.yaml'),
+      `project: ${project}\nemail: ops@example.com\nami: ${TEST_AMI}\ncount: ${COUNT}\nwait: {interval: 0.2, timeout: 30}\n${extra}`,
+    )
+    return dir
+  }
+  const members = async (project: string) =>
+    (await describeAll(testClient(moto().endpoint))).filter(
+      (i) => i.tags.ProjectName === `wolphin.${project}`,
+    )
+  /** Exactly COUNT live members in slots 1..COUNT, named, and no untagged instance in moto. */
+  const expectConverged = async (project: string, state = 'running') => {
+    const all = await describeAll(testClient(moto().endpoint))
+    expect(all.filter((i) => Object.keys(i.tags).length === 0 || !i.tags.ProjectName)).to.deep.equal([])
+    const mine = live(all.filter((i) => i.tags.ProjectName === `wolphin.${project}`))
+    expect(mine.map((i) => Number(i.tags['wolphin:slot'])).sort()).to.deep.equal([1, 2, 3])
+    for (const i of mine) {
+      expect(i.tags.Name).to.equal(`wolphin.${project}.${i.tags['wolphin:slot']}`)
+      expect(i.state).to.equal(state)
+    }
+    return mine
+  }
+
+  it('two create runs started at the same moment end with exactly count.max instances', async () => {
+    for (let round = 0; round < 2; round++) {
+      const project = `race${round}`
+      const dir = await setup(project)
+      const env = motoEnv(moto().endpoint)
+      const [a, b] = await Promise.all([
+        runCli(['create', '--json'], {cwd: dir, env}),
+        runCli(['create', '--json'], {cwd: dir, env}),
+      ])
+      expect(a.code, a.stderr).to.equal(0)
+      expect(b.code, b.stderr).to.equal(0)
+      await expectConverged(project)
+      // A third run has nothing to do.
+      const c = await runCli(['create', '--json'], {cwd: dir, env})
+      expect(c.json().launched).to.deep.equal([])
+    }
+  })
+
+  it('SIGKILL at a random point of create, 10 times, each followed by a re-run, converges', async () => {
+    const project = 'crash'
+    const dir = await setup(project)
+    const env = motoEnv(moto().endpoint)
+    const random = seededRandom(424242)
+    const client = testClient(moto().endpoint)
+    const seenAtKill: number[] = []
+    const killedMidway = {create: 0, other: 0}
+    for (let n = 0; n < 10; n++) {
+      // Start each round from an empty project so the killed create has work to do.
+      const before = live(await members(project)).map((i) => i.id)
+      if (before.length) await client.send(new TerminateInstancesCommand({InstanceIds: before}))
+      // A random point after the plan is made: before, during or after RunInstances, the naming
+      // CreateTags and the waiter's polls.
+      const delayMs = Math.floor(random() * 450)
+      const killed = await runAndSignal(['create'], {
+        cwd: dir,
+        env,
+        delayMs,
+        signal: 'SIGKILL',
+        after: / start 0 \[\] launch/,
+      })
+      const atKill = live(await members(project)).length
+      seenAtKill.push(atKill)
+      if (killed.signal === 'SIGKILL') killedMidway.create++
+      const again = await runCli(['create'], {cwd: dir, env})
+      expect(again.code, `round ${n} (killed after ${delayMs}ms): ${again.stderr}`).to.equal(0)
+      await expectConverged(project)
+      // stop, start and terminate killed at a random point converge too when re-run.
+      if (n >= 3) continue
+      const op = (['stop', 'start', 'terminate'] as const)[n % 3]
+      if (op === 'start') {
+        const r = await runCli(['stop'], {cwd: dir, env})
+        expect(r.code, r.stderr).to.equal(0)
+      }
+      const args = op === 'terminate' ? ['terminate', '--yes'] : [op]
+      const k = await runAndSignal(args, {
+        cwd: dir,
+        env,
+        delayMs: Math.floor(random() * 300),
+        signal: 'SIGKILL',
+        after: / start 0 \[\]/,
+      })
+      if (k.signal === 'SIGKILL') killedMidway.other++
+      const r = await runCli(args, {cwd: dir, env})
+      expect(r.code, `${op} re-run: ${r.stderr}`).to.equal(0)
+      if (op === 'terminate') expect(live(await members(project))).to.deep.equal([])
+      else await expectConverged(project, op === 'stop' ? 'stopped' : 'running')
+    }
+    // The kills landed at different points: before, during and after the launch.
+    console.log(
+      `    SIGKILL: ${killedMidway.create}/10 creates and ${killedMidway.other}/3 stop/start/terminate runs killed before they ended; live instances found at each create kill: ${seenAtKill.join(',')}`,
+    )
+    expect(killedMidway.create).to.be.greaterThan(5)
+  })
+
+  it('Ctrl-C while waiting stops, says what was done and what was not, and exits 130', async () => {
+    const project = 'sigint'
+    const dir = await setup(project)
+    // Freeze every instance in "pending" so the waiter can never finish.
+    const proxy = await startFaultProxy({
+      target: moto().endpoint,
+      rate: 0,
+      seed: 1,
+      rewrite: (action, body) =>
+        action === 'DescribeInstances'
+          ? body.replace(
+              /<code>16<\/code>(\s*)<name>running<\/name>/g,
+              '<code>0</code>$1<name>pending</name>',
+            )
+          : body,
+    })
+    try {
+      const env = motoEnv(proxy.endpoint)
+      const started = Date.now()
+      const r = await runAndSignal(['create'], {cwd: dir, env, delayMs: 3500, signal: 'SIGINT'})
+      expect(r.code, r.stderr).to.equal(130)
+      expect(Date.now() - started).to.be.lessThan(10_000)
+      expect(r.stderr).to.match(/wolphin: error: interrupted: 1 of 2 action\(s\) done, 1 not done/)
+      expect(r.stderr).to.match(/ {2}done: 0 \[\] launch 3 instances into slots 1, 2, 3: launched i-/)
+      expect(r.stderr).to.match(/ {2}not done: 1 \[0\] wait until running/)
+      expect(r.stderr).to.not.match(/\n\s+at /) // no stack trace
+      // What it launched is tagged and the next run converges.
+      const mine = live(await members(project))
+      expect(mine).to.have.length(COUNT)
+      const again = await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})
+      expect(again.code, again.stderr).to.equal(0)
+      await expectConverged(project)
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
