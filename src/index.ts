@@ -52,3 +52,31 @@ export type {SshWaiter} from './project/ssh-wait.js'
 export {diffStates, isStable, watchProject} from './project/watch.js'
 export type {Transition, TimedTransition, WatchOptions, WatchResult, StateView} from './project/watch.js'
 export {isReplaced} from './project/tags.js'
+// exec and put: runners over SSH (ssh2, loaded on first connection) and SSM (loaded on first use).
+export {
+  execOnProject,
+  putOnProject,
+  runningInstances,
+  waitForSsh,
+  waitForProjectSsh,
+  waitForSshAfter,
+  summaryLine,
+  aggregateExitCode,
+  KnownHostsVerifier,
+  TofuVerifier,
+  NoVerifier,
+  parseKnownHosts,
+  fingerprint,
+} from './exec/index.js'
+export type {
+  ExecEvent,
+  ExecEventSink,
+  ExecOptions,
+  ExecResult,
+  ExecSummary,
+  PutOptions,
+  RunningHost,
+  TargetResult,
+  WaitForSshOptions,
+  HostKeyVerifier,
+} from './exec/index.js'
