@@ -21,7 +21,8 @@ const resultsDir = process.env.RESULTS_DIR ?? 'results'
 
 // Progress arrives as events; a library user decides what to show (here: one line each on stderr).
 const onEvent = (e) => {
-  if (e.type === 'action:done' || e.type === 'warn' || e.type === 'info') console.error(`[wolphin] ${e.message}`)
+  if (e.type === 'action:done' || e.type === 'warn' || e.type === 'info')
+    console.error(`[wolphin] ${e.message}`)
 }
 
 let project
@@ -33,10 +34,13 @@ try {
     onEvent,
   })
   const validation = await project.validate()
-  if (!validation.ok) throw new Error(`the config does not fit the account:\n  ${validation.problems.join('\n  ')}`)
+  if (!validation.ok)
+    throw new Error(`the config does not fit the account:\n  ${validation.problems.join('\n  ')}`)
 
   const created = await project.create()
-  console.error(`fleet ${project.name}: ${created.instances.length} instance(s), ${created.launched.length} launched`)
+  console.error(
+    `fleet ${project.name}: ${created.instances.length} instance(s), ${created.launched.length} launched`,
+  )
 
   const put = await project.put(null, path.join(here, 'ci/loadtest/'), `${remote}/`)
   if (put.summary.ok !== put.results.length) throw new Error('copying the load test failed on some instances')
