@@ -6,7 +6,7 @@
  * are skipped to keep it so.
  */
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -173,7 +173,7 @@ console.log(JSON.stringify({created: created.launched.length, status, stopped: o
     expect(await live()).to.deep.equal([])
   })
 
-  it('the type declarations resolve through package.json exports', async () => {
+  it('the type declarations resolve through package.json exports; the example selectors type-check', async () => {
     await writeFile(
       path.join(app, 'check.ts'),
       `import {Project, type StatusResult, type ValidationResult, ExitCode} from 'wolphin'
@@ -186,6 +186,9 @@ void p.then((x) => x.status(42))
 export {s, v, code}
 `,
     )
+    // The example selectors type-check against the installed package too (one tsc run for all).
+    await copyFile(path.join(ROOT, 'examples/selectors/odd-slots.ts'), path.join(app, 'odd-slots.ts'))
+    await copyFile(path.join(ROOT, 'examples/selectors/odd-slots.js'), path.join(app, 'odd-slots.js'))
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc')
     const r = await run(
       process.execPath,
@@ -200,7 +203,11 @@ export {s, v, code}
         '--skipLibCheck',
         '--types',
         'node',
+        '--allowJs',
+        '--checkJs',
         'check.ts',
+        'odd-slots.ts',
+        'odd-slots.js',
       ],
       {cwd: app},
     )
