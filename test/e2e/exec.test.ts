@@ -6,6 +6,11 @@ import path from 'node:path'
 import {CreateTagsCommand, TerminateInstancesCommand} from '@aws-sdk/client-ec2'
 import {expect} from 'chai'
 
+import {SdkEc2Port} from '../../src/aws/ec2.js'
+import {loadConfig} from '../../src/config/load.js'
+import {runningInstances} from '../../src/exec/run.js'
+import {Project} from '../../src/project/project.js'
+import {SlotSelector} from '../../src/selectors/index.js'
 import {runCli} from '../support/cli.js'
 import {describeAll, seedInstance, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
@@ -254,12 +259,6 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     const loose = path.join(dir, 'loose_key')
     await writeFile(loose, await readFile(lab().key))
     await chmod(loose, 0o644)
-    const r = await runCli(['exec', '--', 'true'], {
-      cwd: dir,
-      env: {...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'},
-      timeoutMs: 20_000,
-    })
-    void r
     const cfg = path.join(dir, 'loose.yaml')
     await writeFile(cfg, (await readFile(path.join(dir, 'wolphin.yaml'), 'utf8')).replace(lab().key, loose))
     const r2 = await runCli(['exec', '-c', cfg, '--', 'true'], {
@@ -268,6 +267,37 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     })
     expect(r2.code).to.equal(2)
     expect(r2.stderr).to.match(/loose_key has permissions 0644.*chmod 600/)
+  })
+
+  it('library: runningInstances yields hosts with run(); Project#exec returns the --json shape', async () => {
+    const saved = process.env.WOLPHIN_LOOPBACK_ONLY
+    process.env.WOLPHIN_LOOPBACK_ONLY = '1'
+    try {
+      const {config} = await loadConfig({files: [path.join(dir, 'wolphin.yaml')], cwd: dir})
+      const project = new Project(config, {port: new SdkEc2Port(testClient(moto().endpoint))})
+      const seen: Array<[string, string, number, string, string]> = []
+      for await (const host of runningInstances(project, new SlotSelector([1, 3]), {cwd: dir})) {
+        const r = await host.run('echo $SSH_CONNECTION | cut -d" " -f3')
+        seen.push([host.name, host.connection.host, host.connection.port, r.stdout.trim(), r.status])
+      }
+      const [h1, , h3] = lab().hosts
+      expect(seen).to.deep.equal([
+        [`wolphin.${project.name}.1`, h1.addr, h1.port, h1.addr, 'ok'],
+        [`wolphin.${project.name}.3`, h3.addr, h3.port, h3.addr, 'ok'],
+      ])
+      const res = await project.exec(new SlotSelector([2]), 'exit 4', {cwd: dir})
+      expect(res).to.include({
+        project: 'fleet',
+        via: 'ssh',
+        operation: 'exec',
+        exitCode: 4,
+        emptySelection: false,
+      })
+      expect(res.results.map((x) => [x.slot, x.status, x.exitCode])).to.deep.equal([[2, 'failed', 4]])
+    } finally {
+      if (saved === undefined) delete process.env.WOLPHIN_LOOPBACK_ONLY
+      else process.env.WOLPHIN_LOOPBACK_ONLY = saved
+    }
   })
 
   it('create waits for SSH by default when ssh is configured (and pins keys); times out on a dead address', async () => {
