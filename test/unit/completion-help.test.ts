@@ -55,7 +55,7 @@ describe('shell completion and --help', function () {
     for (const id of ids) {
       const c = manifest.commands[id]
       expect(c.summary, `${id}: summary`).to.be.a('string').and.not.equal('')
-      expect(c.examples ?? [], `${id}: examples`).to.not.be.empty
+      expect((c.examples ?? []).length, `${id}: examples`).to.be.greaterThan(0)
     }
     for (const id of ['init', 'validate', 'config']) {
       const r = spawnSync(process.execPath, [BIN, id, '--help'], {encoding: 'utf8', timeout: 30_000})
