@@ -96,7 +96,7 @@ async function waitForBanner(
 export interface LabOptions {
   /** Number of hosts; host i listens on 127.0.0.(i+2). */
   hosts: number
-  /** One sshd listening on every address instead of one per host (no per-host home or rekey). */
+  /** One sshd per 16 addresses instead of one per host (no per-host home or rekey). */
   single?: boolean
   maxStartups?: number
 }
@@ -171,12 +171,12 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
     await keygen(hostKey, 'wolphin-test-host')
     const home = path.join(dir, 'home')
     await mkdir(home, {recursive: true})
-    const child = await spawnSshd(
-      'all',
-      addrs.map((addr, i) => ({addr, port: ports[i]})),
-      hostKey,
-      home,
-    )
+    // sshd listens on at most 16 sockets: one server per 16 addresses, all with the same host key.
+    const servers: ChildProcess[] = []
+    for (let i = 0; i < addrs.length; i += 16) {
+      const listen = addrs.slice(i, i + 16).map((addr, j) => ({addr, port: ports[i + j]}))
+      servers.push(await spawnSshd(`all${i / 16}`, listen, hostKey, home))
+    }
     const fp = await fingerprintOf(`${hostKey}.pub`)
     addrs.forEach((addr, i) =>
       hosts.push({
@@ -189,7 +189,7 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
         rekey: async () => {
           throw new Error('rekey needs one sshd per host')
         },
-        stop: () => stopChild(child),
+        stop: () => stopChild(servers[Math.floor(i / 16)]),
       }),
     )
   } else {
