@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, globalFlags} from '../base-command.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError} from '../errors.js'
 import {listProjects, type LsResult} from '../project/fleet.js'
@@ -8,13 +8,18 @@ import {lsTable} from '../ui/fleet-render.js'
 
 export default class Ls extends BaseCommand {
   static summary = 'List every wolphin project in the regions, with owner, states, types and leases.'
-  static description = `Finds projects by their ProjectName tag ("wolphin.*"); needs no project config. Projects whose
-instances are all terminated are left out unless --all. Regions are queried in parallel.`
+  static description = `Finds projects by their ProjectName tag ("wolphin.*"); needs no project config. Projects whose instances are all terminated are left out unless --all. Regions are queried in parallel.`
   static examples = [
     '<%= config.bin %> ls',
     '<%= config.bin %> ls --region us-east-1 --region eu-west-1',
     '<%= config.bin %> ls --json | jq -r ".projects[] | select(.expired > 0) | .project"',
   ]
+  // Spans projects: no --project, nothing to confirm.
+  // (a subset of the global flags; the cast only satisfies BaseCommand's static type)
+  static baseFlags = {
+    config: globalFlags.config,
+    profile: globalFlags.profile,
+  } as unknown as typeof globalFlags
   static flags = {
     region: Flags.string({
       summary: 'A region to list; repeatable (default: the config region, or AWS_REGION).',

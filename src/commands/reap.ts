@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, globalFlags} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError, UsageError} from '../errors.js'
@@ -9,16 +9,18 @@ import {reapText} from '../ui/fleet-render.js'
 
 export default class Reap extends BaseCommand {
   static summary = 'Stop or terminate the instances of every wolphin project whose lease has passed.'
-  static description = `Looks at every wolphin project (ProjectName tag "wolphin.*") in the regions, and stops or
-terminates the live instances whose wolphin:expires-at (plus --grace) is in the past. Instances
-without the wolphin tags or without a lease are never touched. Safe to run from cron or a scheduled
-CI job: one DescribeInstances per region and one stop/terminate call per region; a second run does
-nothing. Needs no project config: regions come from --region, the config, or AWS_REGION.`
+  static description = `Looks at every wolphin project (ProjectName tag "wolphin.*") in the regions, and stops or terminates the live instances whose wolphin:expires-at (plus --grace) is in the past. Instances without the wolphin tags or without a lease are never touched. Safe to run from cron or a scheduled CI job: one DescribeInstances per region and one stop/terminate call per region; a second run does nothing. Needs no project config: regions come from --region, the config, or AWS_REGION.`
   static examples = [
     '<%= config.bin %> reap --region us-east-1 --region eu-west-1',
     '<%= config.bin %> reap --action terminate --grace 15m',
     '<%= config.bin %> reap --dry-run --json',
   ]
+  // Spans projects: no --project, nothing to confirm.
+  // (a subset of the global flags; the cast only satisfies BaseCommand's static type)
+  static baseFlags = {
+    config: globalFlags.config,
+    profile: globalFlags.profile,
+  } as unknown as typeof globalFlags
   static flags = {
     region: Flags.string({
       summary: 'A region to reap; repeatable (default: the config region, or AWS_REGION).',

@@ -43,7 +43,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   const cli = (cwd: string, ...args: string[]) => runCli(args, {cwd, env})
   const status = async (cwd: string): Promise<StatusJson> => {
     const r = await cli(cwd, 'status', '--json')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     return r.json<StatusJson>()
   }
   const world = async (): Promise<Seen[]> => [
@@ -109,7 +109,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   it('creates three projects in two regions, each stamped with its lease', async () => {
     for (const name of ['reapme', 'future', 'keeper']) {
       const r = await cli(dirs[name], 'create', '--json')
-      expect(r.code, r.stderr).to.equal(0)
+      expect(r.code, r.stderr + r.stdout).to.equal(0)
     }
     const s = await status(dirs.keeper)
     expect(s.instances).to.have.length(1)
@@ -121,7 +121,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
 
   it('ls shows every wolphin project of both regions, with owner, states and lease', async () => {
     const {r, calls} = await counted(dirs.empty, 'ls', ...BOTH, '--json')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     // One DescribeInstances per region, nothing else.
     expect(calls).to.deep.equal([`${EU} DescribeInstances`, `${US} DescribeInstances`])
     const ls = r.json<{projects: Array<Record<string, unknown>>}>()
@@ -169,7 +169,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
       '--dry-run',
       '--json',
     )
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(calls).to.deep.equal([`${EU} DescribeInstances`, `${US} DescribeInstances`])
     const out = r.json<{
       dryRun: boolean
@@ -185,7 +185,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   it('reap terminates the expired project only; future leases, other regions and neighbours stay', async () => {
     const before = (await world()).filter((i) => !reapIds.includes(i.id))
     const {r, calls} = await counted(dirs.empty, 'reap', ...BOTH, '--action', 'terminate', '--json')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     // Bounded: one DescribeInstances per region, one TerminateInstances for the region with work.
     expect(calls).to.deep.equal([
       `${EU} DescribeInstances`,
@@ -208,14 +208,14 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   it('a second reap finds nothing to do (idempotent), in text too', async () => {
     const before = await world()
     const r = await cli(dirs.empty, 'reap', ...BOTH, '--action', 'terminate')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(r.stdout).to.match(/reap: no expired leases in us-east-1, eu-west-1/)
     expect(await world()).to.deep.equal(before)
   })
 
   it('ls afterwards shows the survivors and not the reaped project', async () => {
     const r = await cli(dirs.empty, 'ls', ...BOTH, '--json')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(r.json<{projects: Array<{project: string}>}>().projects.map((p) => p.project)).to.deep.equal([
       'future',
       'nolease',
@@ -231,7 +231,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
   it('extend moves the lease; status --json shows the new expiresAt', async () => {
     const before = (await status(dirs.keeper)).instances[0].expiresAt!
     const {r, calls} = await counted(dirs.keeper, 'extend', '2h', '--json')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(calls).to.deep.equal([`${EU} CreateTags`, `${EU} DescribeInstances`])
     const after = (await status(dirs.keeper)).instances[0].expiresAt!
     expect(Date.parse(after) - Date.parse(before)).to.equal(2 * 3_600_000)
@@ -251,7 +251,7 @@ describe('integration: leases, reap and ls across projects and regions (moto)', 
 
   it('reap and ls need no config: the region comes from AWS_REGION', async () => {
     const r = await runCli(['ls', '--json'], {cwd: dirs.empty, env: {...env, AWS_REGION: EU}})
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(r.json<{projects: Array<{project: string}>}>().projects.map((p) => p.project)).to.deep.equal([
       'keeper',
     ])
@@ -295,7 +295,7 @@ describe('integration: spot and capacity fallback (moto behind a capacity proxy)
 
   it('market: spot launches spot instances (moto reports InstanceLifecycle=spot)', async () => {
     const {r, status} = await create('spotty', 'count: 2\nmarket: spot\nmaxPrice: 0.05\n')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(status.instances.map((i) => [i.slot, i.market])).to.deep.equal([
       [1, 'spot'],
       [2, 'spot'],
@@ -305,7 +305,7 @@ describe('integration: spot and capacity fallback (moto behind a capacity proxy)
   it('spot-then-on-demand: a spot capacity error ends with every slot filled on demand', async () => {
     proxy.rule = spotLaunch
     const {r, status, dir} = await create('fallback', 'count: 3\nmarket: spot-then-on-demand\n')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(proxy.refused).to.have.length(1)
     // One refused spot RunInstances, one on-demand RunInstances for all three slots.
     expect(proxy.calls.filter((c) => c.endsWith(' RunInstances'))).to.have.length(2)
@@ -335,7 +335,7 @@ describe('integration: spot and capacity fallback (moto behind a capacity proxy)
   it('availabilityZone list: InsufficientInstanceCapacity moves the launch to the next zone', async () => {
     proxy.rule = launchInZone('us-east-1a')
     const {r, status} = await create('zones', 'count: 2\navailabilityZone: [us-east-1a, us-east-1b]\n')
-    expect(r.code, r.stderr).to.equal(0)
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
     expect(proxy.refused).to.have.length(1)
     expect(status.instances.map((i) => i.zone)).to.deep.equal(['us-east-1b', 'us-east-1b'])
   })
