@@ -186,7 +186,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           break
         case 'mark':
           // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims).
-          await ctx.port.createTags(a.ids, {[Tag.Replaced]: now().toISOString()})
+          await ctx.port.createTags(a.ids, {[Tag.Replaced]: a.value ?? now().toISOString()})
           break
         case 'wait': {
           if (a.until === 'ssh') {

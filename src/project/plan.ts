@@ -26,6 +26,8 @@ export interface Action {
   reason?: string
   /** For a wait: the launch actions whose new instances it also waits for (for descriptions). */
   launches?: number[]
+  /** For a mark: the `wolphin:replaced` value, the id of the revert run (see revert.ts). */
+  value?: string
 }
 
 export interface Skipped {

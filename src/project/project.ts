@@ -345,6 +345,7 @@ export class Project {
       surge: opts.surge,
       wait: opts.wait ?? true,
       waitSsh: Boolean(opts.waitSsh),
+      runId: new Date().toISOString(),
     })
     const waitSsh = opts.waitSsh
       ? revertSshWaiter(this, opts.waitForSsh, opts.signal ?? this.signal)

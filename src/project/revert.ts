@@ -13,11 +13,16 @@
  * | replacement   | old         | any          | finish     | wait replacement, terminate old     |
  * | -             | old         | any          | relaunch   | launch replacement, terminate old   |
  * | -             | -           | old (latest) | relaunch   | launch replacement                  |
- * | replacement   | -           | old          | done       | nothing (when resuming)             |
+ * | replacement   | -           | old          | done       | nothing (when resuming that run)    |
+ *
+ * The marker's value is the id of the revert run (its start time). A re-run that finds half-done
+ * slots resumes that run: it marks with the same id, and a slot whose old instance carries it is
+ * one the run already finished, so it is not replaced twice. Without any half-done slot, a run is
+ * a new revert.
  */
 import {bySlot} from './observe.js'
 import {PlanBuilder, type Plan} from './plan.js'
-import {isReplaced} from './tags.js'
+import {isReplaced, Tag} from './tags.js'
 import {type Instance, isHealthy} from './types.js'
 
 export const REVERT_STRATEGIES = ['batch', 'sequential', 'rolling'] as const
@@ -31,6 +36,8 @@ export interface RevertOptions {
   wait: boolean
   /** rolling: wait until replacements are reachable over SSH before terminating the old ones. */
   waitSsh?: boolean
+  /** The `wolphin:replaced` value for a new run (its start time); a resumed run keeps its own. */
+  runId?: string
 }
 
 /** What a revert still has to do for one slot. */
@@ -51,6 +58,8 @@ export interface SlotAnalysis {
   units: SlotUnit[]
   /** Some selected slot was left half-done by an earlier, interrupted revert. */
   resuming: boolean
+  /** The id of the run being resumed (the earliest when several were interrupted). */
+  resumeId: string | null
   skipped: Plan['skipped']
 }
 
@@ -89,6 +98,12 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
   }
   const fresh: Pending[] = []
   const units: SlotUnit[] = []
+  /** Ids of the interrupted runs the half-done slots belong to. */
+  const runs = new Set<string>()
+  const runOf = (i: Instance | undefined) => {
+    const id = i?.tags[Tag.Replaced]
+    if (id) runs.add(id)
+  }
   let resuming = false
   for (const slot of [...slots].sort((a, b) => a - b)) {
     const inSlot = (bySlotNo.get(slot) ?? []).sort(earliestFirst)
@@ -98,15 +113,18 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
     const latest = inSlot.at(-1)
     if (marked.length && live.length) {
       resuming = true
+      marked.forEach(runOf)
       const [replacement, ...extra] = live
       units.push({slot, kind: 'finish', olds: [], marked, replacement, extra})
     } else if (marked.length) {
       resuming = true
+      marked.forEach(runOf)
       units.push({slot, kind: 'relaunch', olds: [], marked, replacement: null, extra: []})
     } else if (!live.length && gone.length && latest && gone.includes(latest)) {
       // The old one is gone and nothing was launched after it: its replacement is missing. (When
       // something was launched after it and is gone too, someone emptied the slot on purpose.)
       resuming = true
+      runOf(latest)
       units.push({slot, kind: 'relaunch', olds: [], marked: [], replacement: null, extra: []})
     } else if (live.some((i) => selected.has(i.id))) {
       fresh.push({slot, live, marked, gone})
@@ -114,13 +132,12 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
   }
   for (const p of fresh) {
     const holder = p.live[0]
-    // Resuming, a slot whose holder is current and was launched after the instance a revert marked
-    // there is one this revert already replaced before it was interrupted.
+    // Resuming, a slot whose current holder replaced an instance the interrupted run marked is
+    // one that run finished before it was interrupted.
     const done =
       resuming &&
       !holder.outdated &&
-      p.gone.length > 0 &&
-      p.gone.every((g) => launchedAt(g) <= launchedAt(holder))
+      p.gone.some((g) => runs.has(g.tags[Tag.Replaced]) && launchedAt(g) <= launchedAt(holder))
     if (done) {
       for (const i of p.live)
         if (selected.has(i.id)) skipped.push(skip(i, 'already replaced by the revert being resumed'))
@@ -129,7 +146,8 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
     units.push({slot: p.slot, kind: 'replace', olds: p.live, marked: [], replacement: null, extra: []})
   }
   units.sort((a, b) => a.slot - b.slot)
-  return {units, resuming, skipped}
+  const resumeId = [...runs].sort()[0] ?? null
+  return {units, resuming, resumeId, skipped}
 }
 
 function skip(i: Instance, reason: string): Plan['skipped'][number] {
@@ -158,7 +176,10 @@ const launched = (launch: number | null) => (launch === null ? {} : {launches: [
  */
 export function planRevert(observed: Instance[], selection: Instance[], opts: RevertOptions): Plan {
   const b = new PlanBuilder(`revert (${opts.strategy})`)
-  const {units, skipped} = analyseRevert(observed, selection)
+  const {units, skipped, resumeId} = analyseRevert(observed, selection)
+  // Marks carry the run's id; a resumed run keeps the one it resumes.
+  const value = resumeId ?? opts.runId
+  const markIds = (xs: string[]) => ({kind: 'mark' as const, ids: xs, ...(value ? {value} : {})})
   b.skipped.push(...skipped)
   if (!units.length) return b.build()
   const terminated: string[] = []
@@ -166,7 +187,7 @@ export function planRevert(observed: Instance[], selection: Instance[], opts: Re
   const after = (...xs: Array<number | null>) => xs.filter((x): x is number => x !== null)
 
   if (opts.strategy === 'batch') {
-    const mark = toMark(units).length ? b.add({kind: 'mark', ids: toMark(units)}) : null
+    const mark = toMark(units).length ? b.add(markIds(toMark(units))) : null
     const term = toTerminate(units).length
       ? b.add({kind: 'terminate', deps: after(mark), ids: toTerminate(units)})
       : null
@@ -181,7 +202,7 @@ export function planRevert(observed: Instance[], selection: Instance[], opts: Re
   } else if (opts.strategy === 'sequential') {
     units.forEach((u, n) => {
       const isLast = n === units.length - 1
-      const mark = u.olds.length ? b.add({kind: 'mark', deps: after(last), ids: ids(u.olds)}) : null
+      const mark = u.olds.length ? b.add({...markIds(ids(u.olds)), deps: after(last)}) : null
       const gone = toTerminate([u])
       terminated.push(...gone)
       const term = gone.length
@@ -209,7 +230,7 @@ export function planRevert(observed: Instance[], selection: Instance[], opts: Re
       const group = units.slice(g, g + surge)
       const slotsText = group.map((u) => u.slot).join(', ')
       const mark: number | null = toMark(group).length
-        ? b.add({kind: 'mark', deps: after(last), ids: toMark(group)})
+        ? b.add({...markIds(toMark(group)), deps: after(last)})
         : null
       const slots = toLaunch(group)
       const launch: number | null = slots.length

@@ -80,6 +80,33 @@ describe('integration: revert, drift and status --watch against moto', function 
     return {r, min, polls}
   }
 
+  /** Starts a CLI run in the background; `until` polls a condition on its output (bounded). */
+  const startCli = (args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: {...process.env, ...env, NODE_NO_WARNINGS: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve(code)
+      }),
+    )
+    const until = async (cond: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; Date.now() < end && child.exitCode === null;)
+        if (cond()) return true
+        else await new Promise((r) => setTimeout(r, 50))
+      return cond()
+    }
+    return {child, exited, until, stdout: () => out, stderr: () => err}
+  }
+
   /** Starts a CLI run and SIGKILLs it as soon as a stderr line matches `when`. */
   const runAndKill = (args: string[], when: RegExp) =>
     new Promise<{killed: boolean; stderr: string}>((resolve, reject) => {
@@ -252,18 +279,28 @@ describe('integration: revert, drift and status --watch against moto', function 
     expect(live(after).filter((i) => before.some((b) => b.id === i.id))).to.deep.equal([])
   })
 
-  it('status --watch prints each transition as it happens, bounded by --timeout', async () => {
+  it('status --watch prints each transition as it happens; Ctrl-C ends it; --timeout bounds it', async () => {
     const target = live(await status()).find((i) => i.slot === 3)!
-    const watching = cli('status', '--watch', '--interval', '0.2', '--timeout', '4')
-    // Let the watch take its first observation, then stop slot 3 behind its back.
-    await new Promise((r) => setTimeout(r, 1500))
+    const line = new RegExp(
+      `^\\d\\d:\\d\\d:\\d\\d wolphin\\.rv\\.3 ${target.id} running -> (stopping|stopped)$`,
+      'm',
+    )
+    const watch = startCli(['status', '--watch', '--interval', '0.2', '--timeout', '60'])
+    // Once the watch has printed its first table, stop slot 3 behind its back.
+    expect(await watch.until(() => /^slot\s+name/m.test(watch.stdout()), 30_000), watch.stderr()).to.equal(
+      true,
+    )
     const stop = await cli('stop', '-i', '3', '--json')
     expect(stop.code, stop.stderr).to.equal(0)
-    const w = await watching
-    expect(w.code, w.stderr).to.equal(0)
-    expect(w.stdout).to.match(
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d wolphin\\.rv\\.3 ${target.id} running -> (stopping|stopped)$`, 'm'),
-    )
+    expect(await watch.until(() => line.test(watch.stdout()), 30_000), watch.stdout()).to.equal(true)
+    watch.child.kill('SIGINT')
+    expect(await watch.exited, watch.stderr()).to.equal(0)
+    // Without changes, --timeout ends the watch.
+    const t0 = Date.now()
+    const quiet = await cli('status', '--watch', '--interval', '0.2', '--timeout', '1', '--json')
+    expect(quiet.code, quiet.stderr).to.equal(0)
+    expect(quiet.json()).to.include({timedOut: true})
+    expect(Date.now() - t0).to.be.lessThan(30_000)
     const u = await cli(
       'status',
       '--watch',

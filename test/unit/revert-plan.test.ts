@@ -5,19 +5,22 @@ import {analyseRevert, planRevert, type RevertOptions} from '../../src/project/r
 import {Tag} from '../../src/project/tags.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
 
+const RUN = '2026-01-01T00:00:00.000Z'
+
 /** An observed instance: `i-o1` launched at minute 1 into slot 1... */
 function inst(
   id: string,
   slot: number | null,
   state: InstanceState,
-  o: {replaced?: boolean; outdated?: boolean; minute?: number} = {},
+  /** `replaced`: marked by a revert; a string is the run id it was marked with. */
+  o: {replaced?: boolean | string; outdated?: boolean; minute?: number} = {},
 ): Instance {
   const tags: Record<string, string> = {ProjectName: 'wolphin.p'}
   if (slot !== null) {
     tags.Name = `wolphin.p.${slot}`
     tags[Tag.Slot] = String(slot)
   }
-  if (o.replaced) tags[Tag.Replaced] = '2026-01-01T00:00:00.000Z'
+  if (o.replaced) tags[Tag.Replaced] = o.replaced === true ? RUN : o.replaced
   return {
     id,
     name: slot === null ? null : `wolphin.p.${slot}`,
@@ -319,5 +322,34 @@ describe('replaced instances hold no slot', () => {
     expect(lines(planCreate(gap, {count: {min: 2, max: 2}, wait: false}))).to.deep.equal([
       '0 [] launch 1 instance into slot 1',
     ])
+  })
+})
+
+describe('planRevert: run ids in wolphin:replaced', () => {
+  it('a new run marks with its own id; a resumed run keeps the id of the run it resumes', () => {
+    const p = planRevert(three, slots(three, 1), {strategy: 'batch', wait: false, runId: 'run-B'})
+    expect(p.actions[0]).to.include({kind: 'mark', value: 'run-B'})
+    const half = [inst('i-old1', 1, 'running', {replaced: 'run-A'}), inst('i-2', 2, 'running')]
+    const r = planRevert(half, half, {strategy: 'rolling', wait: false, runId: 'run-B'})
+    expect(r.actions.find((a) => a.kind === 'mark')).to.include({value: 'run-A'})
+    expect(analyseRevert(half, half).resumeId).to.equal('run-A')
+  })
+
+  it('resuming one run, a slot finished by an earlier, completed revert is replaced, not skipped', () => {
+    const obs = [
+      // Run A was interrupted with slot 1 half-done.
+      inst('i-old1', 1, 'running', {replaced: 'run-A', minute: 1}),
+      // Slot 2 was finished by run A; slot 3 by an older revert, run Z, long done.
+      inst('i-old2', 2, 'terminated', {replaced: 'run-A', minute: 1}),
+      inst('i-new2', 2, 'running', {minute: 5}),
+      inst('i-old3', 3, 'terminated', {replaced: 'run-Z', minute: 0}),
+      inst('i-3', 3, 'running', {minute: 1}),
+    ]
+    const a = analyseRevert(obs, obs)
+    expect(a.units.map((u) => [u.slot, u.kind])).to.deep.equal([
+      [1, 'relaunch'],
+      [3, 'replace'],
+    ])
+    expect(a.skipped.map((s) => s.id)).to.deep.equal(['i-new2'])
   })
 })
