@@ -17,7 +17,20 @@ export function age(launchTime: string | null, now = Date.now()): string {
 /** The status table; plain aligned text when not on a terminal (no box drawing in CI logs). */
 export async function statusTable(result: StatusResult, opts: {tty: boolean}): Promise<string> {
   if (!result.instances.length) return `project ${result.project}: no instances\n`
-  const head = ['slot', 'name', 'id', 'state', 'public ip', 'private ip', 'type', 'zone', 'market', 'age', 'lease', 'spec']
+  const head = [
+    'slot',
+    'name',
+    'id',
+    'state',
+    'public ip',
+    'private ip',
+    'type',
+    'zone',
+    'market',
+    'age',
+    'lease',
+    'spec',
+  ]
   const now = Date.now()
   const rows = result.instances.map((i: InstanceJson) => [
     dash(i.slot),
