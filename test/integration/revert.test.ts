@@ -108,8 +108,8 @@ describe('integration: revert, drift and status --watch against moto', function 
   }
 
   /** Starts a CLI run and SIGKILLs it as soon as a stderr line matches `when`. */
-  const runAndKill = (args: string[], when: RegExp) =>
-    new Promise<{killed: boolean; stderr: string}>((resolve, reject) => {
+  const runAndKill = (args: string[], when: RegExp, signal: NodeJS.Signals = 'SIGKILL') =>
+    new Promise<{killed: boolean; stderr: string; code: number | null}>((resolve, reject) => {
       const child = spawn(process.execPath, [BIN, ...args], {
         cwd: dir,
         env: {...process.env, ...env, NODE_NO_WARNINGS: '1', CI: '1'},
@@ -121,13 +121,13 @@ describe('integration: revert, drift and status --watch against moto', function 
       child.stderr.on('data', (d) => {
         stderr += d
         if (!killed && when.test(stderr)) {
-          killed = child.kill('SIGKILL')
+          killed = child.kill(signal)
         }
       })
       child.on('error', reject)
-      child.on('close', () => {
+      child.on('close', (code) => {
         clearTimeout(timer)
-        resolve({killed, stderr})
+        resolve({killed, stderr, code})
       })
     })
 
@@ -277,6 +277,25 @@ describe('integration: revert, drift and status --watch against moto', function 
     expectFilledOnce(after)
     // Every original instance is gone.
     expect(live(after).filter((i) => before.some((b) => b.id === i.id))).to.deep.equal([])
+  })
+
+  it('a batch revert stopped by Ctrl-C after its mark exits 130; the same command completes it', async () => {
+    const before = live(await status())
+    const args = ['revert', '-i', '2,3', '--strategy', 'batch']
+    const k = await runAndKill(args, /done {2}0 \[\] mark/, 'SIGINT')
+    expect(k.killed, k.stderr).to.equal(true)
+    expect(k.code, k.stderr).to.equal(130)
+    // What was and was not done is reported (which actions depends on when the signal landed).
+    expect(k.stderr).to.match(/not done: /)
+    const r = await cli(...args, '--json')
+    expect(r.code, r.stderr).to.equal(0)
+    const after = await status()
+    expectFilledOnce(after)
+    const now = live(after)
+    for (const s of [2, 3])
+      expect(now.find((i) => i.slot === s)!.id).to.not.equal(before.find((i) => i.slot === s)!.id)
+    for (const s of [1, 4])
+      expect(now.find((i) => i.slot === s)).to.deep.equal(before.find((i) => i.slot === s))
   })
 
   it('status --watch prints each transition as it happens; Ctrl-C ends it; --timeout bounds it', async () => {

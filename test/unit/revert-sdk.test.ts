@@ -59,7 +59,15 @@ function fakeEc2(client: EC2Client, initial: Fake[]) {
     Tags: Object.entries(f.tags).map(([Key, Value]) => ({Key, Value})),
   })
   ec2.on(DescribeInstancesCommand).callsFake(() => ({Reservations: [{Instances: world.map(toSdk)}]}))
+  const failRuns = {left: 0}
   ec2.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
+    if (failRuns.left > 0) {
+      failRuns.left--
+      throw Object.assign(new Error('We currently do not have sufficient capacity'), {
+        name: 'Unsupported',
+        $fault: 'client',
+      })
+    }
     const tags = Object.fromEntries(
       (input.TagSpecifications?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']),
     )
@@ -86,7 +94,7 @@ function fakeEc2(client: EC2Client, initial: Fake[]) {
         if (input.Resources.includes(f.id)) for (const t of input.Tags) f.tags[t.Key] = t.Value
       return {}
     })
-  return {ec2, world}
+  return {ec2, world, failRuns}
 }
 
 const spec = specHash(config())
@@ -221,5 +229,29 @@ describe('unit: revert through the SDK port (aws-sdk-client-mock)', () => {
     expect(fake.ec2.commandCalls(TerminateInstancesCommand)[0].args[0].input.InstanceIds).to.deep.equal([
       'i-1',
     ])
+  })
+
+  it('an AWS error mid-rolling-revert keeps the old instance running (marked); the re-run completes it', async () => {
+    fake = fakeEc2(client, three())
+    fake.failRuns.left = 1
+    let failed: unknown = null
+    await project()
+      .revert(new SlotSelector([1]), {strategy: 'rolling'})
+      .catch((e: unknown) => (failed = e))
+    expect(failed).to.be.instanceOf(Error)
+    expect(callNames().filter((c) => c !== 'DescribeInstances')).to.deep.equal(['CreateTags', 'RunInstances'])
+    const old = fake.world.find((f) => f.id === 'i-1')!
+    expect(old.state).to.equal('running')
+    expect(old.tags).to.have.property('wolphin:replaced')
+    // The same command again: launch the missing replacement, then terminate the marked old one.
+    fake.ec2.resetHistory()
+    const r = await project().revert(new SlotSelector([1]), {strategy: 'rolling'})
+    expect(callNames().filter((c) => c !== 'DescribeInstances')).to.deep.equal([
+      'RunInstances',
+      'TerminateInstances',
+    ])
+    const live = fake.world.filter((f) => f.state === 'running')
+    expect(live.filter((f) => f.tags.Name === 'wolphin.p.1').map((f) => f.id)).to.deep.equal(r.launched)
+    expect(old.state).to.equal('terminated')
   })
 })
