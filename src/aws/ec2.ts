@@ -227,11 +227,13 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
   private async batched(ids: string[], action: string, send: (ids: string[]) => Promise<unknown>) {
     const failures: TargetFailure[] = []
     for (const part of chunk(ids, BATCH_SIZE)) {
-      try {
-        await send(part)
-        continue
-      } catch (e) {
-        if (!blamesInstances(e)) throw mapAwsError(e, action)
+      if (part.length > 1) {
+        try {
+          await send(part)
+          continue
+        } catch (e) {
+          if (!blamesInstances(e)) throw mapAwsError(e, action)
+        }
       }
       await mapLimit(part, PER_INSTANCE_CONCURRENCY, async (id) => {
         const reason = await this.single(id, action, send)
