@@ -91,16 +91,18 @@ export abstract class BaseCommand extends Command {
     if (!this.interrupt) {
       const ac = new AbortController()
       this.interrupt = ac
-      process.on('SIGINT', () => {
+      this.onSigint = () => {
         if (ac.signal.aborted) process.exit(ExitCode.Interrupted)
         process.stderr.write(
           '\ninterrupted: finishing the calls in flight, starting nothing new (Ctrl-C again to quit now)\n',
         )
         ac.abort()
-      })
+      }
+      process.on('SIGINT', this.onSigint)
     }
     return this.interrupt.signal
   }
+  private onSigint: (() => void) | null = null
 
   protected async openProject(
     flags: GlobalFlagValues,
@@ -146,6 +148,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async finally(err: Error | undefined): Promise<unknown> {
+    if (this.onSigint) process.removeListener('SIGINT', this.onSigint)
     if (this.finishProgress) await this.finishProgress().catch(() => {})
     return super.finally(err)
   }

@@ -74,7 +74,7 @@ export async function parseConfigText(text: string, file: string): Promise<Confi
   } else {
     const {parse} = await import('yaml')
     try {
-      data = parse(text, {prettyErrors: false})
+      data = parse(text, {prettyErrors: false, logLevel: 'error'})
     } catch (e) {
       const first = (e as Error).message.split('\n')[0]
       throw new ConfigError(`${file}: malformed YAML: ${first}`)
