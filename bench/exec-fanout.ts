@@ -157,19 +157,32 @@ async function main() {
     // One warm-up each (page cache, sshd's first fork), not counted.
     await measure(wolphinArgv, env, dir)
     await measure(psshArgv, env, dir)
-    const w: Measured[] = []
-    const p: Measured[] = []
+    type WithServer = Measured & {sshdCpuMs: number | null}
+    const w: WithServer[] = []
+    const p: WithServer[] = []
+    const withServer = async (argv: string[]): Promise<WithServer> => {
+      const before = await lab.serverCpuMs()
+      const m = await measure(argv, env, dir)
+      const after = await lab.serverCpuMs()
+      return {...m, sshdCpuMs: before !== null && after !== null ? after - before : null}
+    }
     for (let i = 0; i < runs; i++) {
-      const a = await measure(wolphinArgv, env, dir)
+      const a = await withServer(wolphinArgv)
       check('wolphin', a, new RegExp(`^wolphin\\.bench\\.\\d+ +\\| ${host}$`))
       w.push(a)
-      const b = await measure(psshArgv, env, dir)
+      const b = await withServer(psshArgv)
       check('parallel-ssh', b, new RegExp(`^${host}$`))
       p.push(b)
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-    const wolphin = {wallMs: median(w.map((m) => m.wallMs)), cpuMs: median(w.map((m) => m.cpuMs))}
-    const ps = {wallMs: median(p.map((m) => m.wallMs)), cpuMs: median(p.map((m) => m.cpuMs))}
+    const summary = (ms: WithServer[]) => ({
+      wallMs: median(ms.map((m) => m.wallMs)),
+      cpuMs: median(ms.map((m) => m.cpuMs)),
+      // Not part of the ratios: the servers' CPU for the same run, to tell client cost from server cost.
+      sshdCpuMs: ms.every((m) => m.sshdCpuMs !== null) ? median(ms.map((m) => m.sshdCpuMs!)) : null,
+    })
+    const wolphin = summary(w)
+    const ps = summary(p)
     const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
     process.stdout.write(
       JSON.stringify(
@@ -181,6 +194,8 @@ async function main() {
           pssh: ps,
           ratios: {wall: ratio(wolphin.wallMs, ps.wallMs), cpu: ratio(wolphin.cpuMs, ps.cpuMs)},
           targets: {wall: 0.8, cpu: 0.2},
+          loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+          cpus: os.cpus().length,
         },
         null,
         2,

@@ -129,6 +129,8 @@ function inOrder(
 
 async function sshConnector(project: ProjectLike, opts: ExecOptions, emit: ExecEventSink) {
   if (opts.connector) return Object.assign(opts.connector, {close() {}})
+  // Load the EC2 SDK while the key is read and checked: no AWS call is made before the check.
+  project.port().catch(() => {})
   const settings = await sshSettings(project.config, () => project.port(), {
     cwd: opts.cwd,
     onPin: (s, v) => emit({type: 'info', message: `${s.label}: pinned host key ${v} (tofu)`}),

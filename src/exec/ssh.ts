@@ -134,6 +134,7 @@ export function createSshConnector(
         username: b.user,
         privateKey: b.privateKey ?? settings.privateKey,
         agent: settings.agent,
+        authHandler: (b.privateKey ?? settings.privateKey) ? ['publickey'] : ['agent'],
       },
       {host: b.host, port: b.port, label: `bastion ${b.host}`},
     ).catch((e) => {
@@ -158,6 +159,8 @@ export function createSshConnector(
       username: settings.user,
       privateKey: settings.privateKey,
       agent: settings.privateKey ? undefined : settings.agent,
+      // Straight to the one method configured: no "none" probe (a round trip and a failed attempt).
+      authHandler: settings.privateKey ? ['publickey'] : ['agent'],
     }
     if (settings.bastion) {
       const via = await bastionClient()

@@ -13,6 +13,8 @@ import path from 'node:path'
 import {promisify} from 'node:util'
 
 const run = promisify(execFile)
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const CLK_TCK = 100
 
 export function sshdPath(): string | null {
   const candidates = [process.env.WOLPHIN_SSHD, '/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd']
@@ -42,6 +44,11 @@ export interface SshLab {
   hosts: SshHost[]
   /** known_hosts lines for every host, `[addr]:port key`. */
   knownHosts(): Promise<string>
+  /**
+   * CPU time (user+system, ms) of the sshd servers and their finished children (the per-connection
+   * processes): the server side of a benchmark. Linux only (/proc); null elsewhere.
+   */
+  serverCpuMs(): Promise<number | null>
   stop(): Promise<void>
 }
 
@@ -143,6 +150,9 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
         'UseDNS no',
         'LogLevel ERROR',
         `Subsystem sftp internal-sftp -d ${home}`,
+        // A clean home like a fresh instance's: the machine user's own ~/.bashrc (which bash reads
+        // even for `ssh host CMD`) would otherwise run on every session and dominate server CPU.
+        `SetEnv HOME=${home}`,
         '',
       ].join('\n'),
     )
@@ -227,6 +237,20 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
     key,
     user,
     hosts,
+    async serverCpuMs() {
+      let ticks = 0
+      for (const c of children) {
+        try {
+          const stat = await readFile(`/proc/${c.pid}/stat`, 'utf8')
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+          // utime stime cutime cstime are fields 14-17 (11-14 after the command name).
+          ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+        } catch {
+          return null
+        }
+      }
+      return Math.round((ticks * 1000) / CLK_TCK)
+    },
     async knownHosts() {
       const lines: string[] = []
       for (const h of hosts) {
