@@ -202,7 +202,11 @@ const warningsToStderr: EventSink = (e) => {
 }
 
 function oneLine(s: string): string {
-  const first = s.split('\n').find((l) => l.trim() !== '') ?? s
-  // oclif prefixes parse errors with their own headings; keep the first meaningful line.
+  const lines = s.split('\n').filter((l) => l.trim() !== '' && !/^See more help with/.test(l.trim()))
+  const first = lines[0] ?? s
+  // oclif heads a flag's validation error with "Parsing --flag" and puts the reason on the next
+  // line: keep both, on one line. Otherwise the first meaningful line.
+  if (/^Parsing --?\S+\s*$/.test(first.trim()) && lines[1])
+    return `${first.trim()}: ${lines[1]}`.replace(/\s+/g, ' ').trim()
   return first.replace(/\s+/g, ' ').trim()
 }
