@@ -37,11 +37,11 @@ export interface SsmPort {
     command: string,
     opts: {executionTimeoutSeconds: number; maxConcurrency?: number},
   ): Promise<string>
-  listInvocations(commandId: string): Promise<InvocationStatus[]>
-  getInvocation(commandId: string, instanceId: string): Promise<InvocationOutput>
+  listInvocations(commandId: string, signal?: AbortSignal): Promise<InvocationStatus[]>
+  getInvocation(commandId: string, instanceId: string, signal?: AbortSignal): Promise<InvocationOutput>
   /** The ids among `ids` that SSM manages and reports online. */
   onlineManaged(ids: string[]): Promise<Set<string>>
-  cancel(commandId: string, ids: string[]): Promise<void>
+  cancel(commandId: string, ids: string[], signal?: AbortSignal): Promise<void>
 }
 
 export function createSsmClient(opts: AwsOptions): SSMClient {
@@ -81,13 +81,14 @@ export class SdkSsmPort implements SsmPort {
     }
   }
 
-  async listInvocations(commandId: string): Promise<InvocationStatus[]> {
+  async listInvocations(commandId: string, signal?: AbortSignal): Promise<InvocationStatus[]> {
     const out: InvocationStatus[] = []
     let NextToken: string | undefined
     try {
       do {
         const r = await this.client.send(
           new ListCommandInvocationsCommand({CommandId: commandId, MaxResults: 50, NextToken}),
+          {abortSignal: signal},
         )
         for (const i of r.CommandInvocations ?? [])
           if (i.InstanceId)
@@ -104,10 +105,15 @@ export class SdkSsmPort implements SsmPort {
     return out
   }
 
-  async getInvocation(commandId: string, instanceId: string): Promise<InvocationOutput> {
+  async getInvocation(
+    commandId: string,
+    instanceId: string,
+    signal?: AbortSignal,
+  ): Promise<InvocationOutput> {
     try {
       const r = await this.client.send(
         new GetCommandInvocationCommand({CommandId: commandId, InstanceId: instanceId}),
+        {abortSignal: signal},
       )
       return {
         instanceId,
@@ -144,9 +150,11 @@ export class SdkSsmPort implements SsmPort {
     return out
   }
 
-  async cancel(commandId: string, ids: string[]): Promise<void> {
+  async cancel(commandId: string, ids: string[], signal?: AbortSignal): Promise<void> {
     try {
-      await this.client.send(new CancelCommandCommand({CommandId: commandId, InstanceIds: ids}))
+      await this.client.send(new CancelCommandCommand({CommandId: commandId, InstanceIds: ids}), {
+        abortSignal: signal,
+      })
     } catch (e) {
       throw mapAwsError(e, 'CancelCommand')
     }

@@ -114,25 +114,47 @@ export async function runSsm(
       }
     }
     const pending = new Map(live.map((t) => [t.id, t]))
-    // Bounded: the local deadline covers the command timeout plus a margin for delivery.
+    // Bounded: the local deadline covers the command timeout plus a margin for delivery, and no
+    // single call (with the SDK's retries) may outlive it.
     const deadline = Date.now() + timeoutMs + Math.min(30_000, Math.max(interval * 3, timeoutMs / 10))
+    const bound = () => AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+    const collect = async (t: Target, o: InvocationOutput) => {
+      pending.delete(t.id)
+      finish(t, fromOutput(t, o))
+    }
+    // ListCommandInvocations gives every status of the batch in one call; where it is not
+    // available (denied, or an endpoint without it) each pending invocation is asked for itself.
+    let listWorks = true
     while (pending.size && Date.now() < deadline) {
       if (opts.failFast && failed) break
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())))
-      let statuses
-      try {
-        statuses = await port.listInvocations(commandId)
-      } catch (e) {
-        emit({type: 'warn', message: `polling SSM command ${commandId}: ${(e as Error).message}`})
-        continue
-      }
-      const done = statuses.filter((s) => pending.has(s.instanceId) && TERMINAL.has(s.status))
-      await pool(done, 8, async (s) => {
-        const t = pending.get(s.instanceId)!
-        pending.delete(s.instanceId)
+      if (Date.now() >= deadline) break
+      let done: Target[] = []
+      if (listWorks) {
         try {
-          finish(t, fromOutput(t, await port.getInvocation(commandId, s.instanceId)))
+          const statuses = await port.listInvocations(commandId, bound())
+          done = statuses
+            .filter((s) => pending.has(s.instanceId) && TERMINAL.has(s.status))
+            .map((s) => pending.get(s.instanceId)!)
         } catch (e) {
+          if (Date.now() >= deadline) break
+          listWorks = false
+          emit({
+            type: 'warn',
+            message: `SSM ListCommandInvocations failed (${(e as Error).message.slice(0, 120)}); polling each invocation instead`,
+          })
+          done = [...pending.values()]
+        }
+      } else done = [...pending.values()]
+      await pool(done, 8, async (t) => {
+        try {
+          const o = await port.getInvocation(commandId, t.id, bound())
+          if (TERMINAL.has(o.status)) await collect(t, o)
+        } catch (e) {
+          // Not registered yet right after SendCommand: still pending.
+          if (e instanceof AwsError && e.awsCode === 'InvocationDoesNotExist') return
+          if (Date.now() >= deadline) return
+          pending.delete(t.id)
           finish(t, emptyResult(t, 'failed', `SSM: ${(e as Error).message}`, started))
         }
       })
@@ -142,7 +164,7 @@ export async function runSsm(
         opts.failFast && failed && Date.now() < deadline
           ? 'cancelled: an earlier target failed (--fail-fast)'
           : `timed out after ${timeoutMs / 1000}s waiting for SSM`
-      await port.cancel(commandId, [...pending.keys()]).catch(() => {})
+      await port.cancel(commandId, [...pending.keys()], AbortSignal.timeout(5000)).catch(() => {})
       for (const t of pending.values()) finish(t, emptyResult(t, 'failed', why, started))
     }
   }

@@ -269,6 +269,15 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     expect(r2.stderr).to.match(/loose_key has permissions 0644.*chmod 600/)
   })
 
+  it('exec --via ssm goes through the SSM endpoint with the same JSON contract (moto runs nothing)', async () => {
+    const r = await cli('exec', '--via', 'ssm', '--timeout', '20', '--json', '--', 'true')
+    expect(r.code, r.stderr).to.equal(0)
+    const j = r.json<Json>()
+    expect(j.results.map((x) => [x.id, x.slot, x.status, x.exitCode])).to.deep.equal(
+      ids.map((id, i) => [id, i + 1, 'ok', 0]),
+    )
+  })
+
   it('library: runningInstances yields hosts with run(); Project#exec returns the --json shape', async () => {
     const saved = process.env.WOLPHIN_LOOPBACK_ONLY
     process.env.WOLPHIN_LOOPBACK_ONLY = '1'

@@ -143,4 +143,31 @@ describe('exec: SSM runner (SSM mocked)', () => {
     expect(results[0]).to.include({status: 'failed', exitCode: 42, stderr: 'bad\n'})
     expect(aggregateExitCode(results)).to.equal(42)
   })
+
+  it('falls back to polling each invocation when ListCommandInvocations is unavailable', async () => {
+    const {ssm, port} = setup()
+    ssm.on(SendCommandCommand).resolves({Command: {CommandId: 'c'}})
+    ssm
+      .on(ListCommandInvocationsCommand)
+      .rejects(Object.assign(new Error('not allowed'), {name: 'AccessDeniedException'}))
+    let calls = 0
+    ssm.on(GetCommandInvocationCommand).callsFake(() => {
+      calls++
+      if (calls <= 2) throw Object.assign(new Error('not yet'), {name: 'InvocationDoesNotExist'})
+      if (calls <= 4) return {Status: 'InProgress', ResponseCode: -1}
+      return {Status: 'Success', ResponseCode: 0, StandardOutputContent: 'done\n'}
+    })
+    const events: ExecEvent[] = []
+    const results = await runSsm([target(1), target(2)], 'x', port, {
+      timeoutMs: 5000,
+      pollIntervalMs: 5,
+      onEvent: (e) => events.push(e),
+    })
+    expect(results.map((r) => [r.status, r.exitCode, r.stdout])).to.deep.equal([
+      ['ok', 0, 'done\n'],
+      ['ok', 0, 'done\n'],
+    ])
+    expect(ssm.commandCalls(ListCommandInvocationsCommand)).to.have.length(1)
+    expect(events.filter((e) => e.type === 'warn')).to.have.length(1)
+  })
 })
