@@ -116,8 +116,17 @@ export async function putOverSftp(sftp: SFTPWrapper, plan: PutPlan): Promise<{fi
   const files = plan.entries.filter((e) => !e.dir)
   await pool(files, 8, async (f) => {
     const to = dest(f)
+    const upload = () => call<void>((cb) => sftp.fastPut(f.abs, to, {mode: f.mode}, (err) => cb(err)))
     try {
-      await call<void>((cb) => sftp.fastPut(f.abs, to, {mode: f.mode}, (err) => cb(err)))
+      try {
+        await upload()
+      } catch (e) {
+        // A read-only file from an earlier put (0444, 0555): make it writable for us, then retry.
+        await call<void>((cb) => sftp.chmod(to, f.mode | 0o200, cb)).catch(() => {
+          throw e
+        })
+        await upload()
+      }
       await call<void>((cb) => sftp.chmod(to, f.mode, cb))
     } catch (e) {
       throw new Error(`${to}: ${(e as Error).message}`)

@@ -278,6 +278,52 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     )
   })
 
+  it('reaches instances through ssh.bastion (forwardOut); a dead bastion makes them unreachable', async () => {
+    const [bastion] = lab().hosts
+    await writeFile(path.join(dir, 'known_hosts'), await lab().knownHosts())
+    const base = await readFile(path.join(dir, 'wolphin.yaml'), 'utf8')
+    const withBastion = (port: number) =>
+      base.replace('ssh:\n', `ssh:\n  bastion: {host: ${bastion.addr}, port: ${port}}\n`)
+    await writeFile(path.join(dir, 'bastion.yaml'), withBastion(bastion.port))
+    const r = await cli(
+      'exec',
+      '-c',
+      'bastion.yaml',
+      '-i',
+      '2,3',
+      '--json',
+      '--',
+      'echo $SSH_CONNECTION | cut -d" " -f3',
+    )
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json<Json>().results.map((x) => [x.slot, x.stdout])).to.deep.equal([
+      [2, `${lab().hosts[1].addr}\n`],
+      [3, `${lab().hosts[2].addr}\n`],
+    ])
+    await writeFile(path.join(dir, 'dead-bastion.yaml'), withBastion(await freePortOn(bastion.addr)))
+    const dead = await cli('exec', '-c', 'dead-bastion.yaml', '-i', '2,3', '--json', '--', 'true')
+    expect(dead.code).to.equal(3)
+    const j = dead.json<Json>()
+    expect(j.results.map((x) => x.status)).to.deep.equal(['unreachable', 'unreachable'])
+    expect(j.results[0].error).to.match(
+      new RegExp(`^bastion ${bastion.addr.replace(/\./g, '\\.')}:\\d+: connection refused`),
+    )
+  })
+
+  it('put again replaces what an earlier put left, read-only files included', async () => {
+    const src = path.join(dir, 'ro')
+    await mkdir(src, {recursive: true})
+    await writeFile(path.join(src, 'a.txt'), 'one\n')
+    await chmod(path.join(src, 'a.txt'), 0o444)
+    expect((await cli('put', '-i', '1', src, 'ro')).code).to.equal(0)
+    await chmod(path.join(src, 'a.txt'), 0o644)
+    await writeFile(path.join(src, 'a.txt'), 'two\n')
+    await chmod(path.join(src, 'a.txt'), 0o444)
+    const r = await cli('put', '-i', '1', src, 'ro')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(await readFile(path.join(lab().hosts[0].home, 'ro/a.txt'), 'utf8')).to.equal('two\n')
+  })
+
   it('library: runningInstances yields hosts with run(); Project#exec returns the --json shape', async () => {
     const saved = process.env.WOLPHIN_LOOPBACK_ONLY
     process.env.WOLPHIN_LOOPBACK_ONLY = '1'
