@@ -1,0 +1,116 @@
+/**
+ * Regression guard for API-call economy (not a timing): every EC2 call each operation makes is
+ * counted at a proxy in front of moto and asserted exactly. moto changes an instance's state on
+ * the next DescribeInstances after an action, so the waiter's polls are deterministic too.
+ */
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import {runCli} from '../support/cli.js'
+import {type CountingProxy, startCountingProxy} from '../support/counting-proxy.js'
+import {seedNeighbours, TEST_AMI, testClient} from '../support/ec2.js'
+import {motoEnv, useMoto} from '../support/moto.js'
+
+describe('integration: API calls per operation, counted at the endpoint', function () {
+  this.timeout(120_000)
+  const moto = useMoto()
+  let proxy: CountingProxy
+  let dir: string
+
+  before(async () => {
+    proxy = await startCountingProxy(moto().endpoint)
+    dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-calls-'))
+    await seedNeighbours(testClient(moto().endpoint), 'calls')
+  })
+  after(async () => {
+    await proxy?.close()
+    if (dir) await rm(dir, {recursive: true, force: true})
+  })
+
+  /** Runs the CLI against the proxy and returns exactly the calls it made. */
+  const calls = async (cwd: string, ...args: string[]) => {
+    proxy.reset()
+    const r = await runCli(args, {cwd, env: motoEnv(proxy.endpoint)})
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0)
+    return proxy.take()
+  }
+
+  const project = async (name: string, count: string) => {
+    const cwd = path.join(dir, name)
+    const {mkdir} = await import('node:fs/promises')
+    await mkdir(cwd, {recursive: true})
+    await writeFile(
+      path.join(cwd, 'wolphin.yaml'),
+      `project: ${name}\nami: ${TEST_AMI}\ncount: ${count}\nwait: {interval: 0.2, timeout: 30}\n`,
+    )
+    return cwd
+  }
+
+  it('status: one DescribeInstances page, nothing else', async () => {
+    const cwd = await project('calls', '1')
+    expect(await calls(cwd, 'status', '--json')).to.deep.equal({DescribeInstances: 1})
+  })
+
+  it('create of 1 from empty: observe, one RunInstances with every tag, one waiter poll', async () => {
+    const cwd = await project('calls1', '1')
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 1})
+  })
+
+  for (const n of [3, 12]) {
+    describe(`a project of ${n}`, () => {
+      let cwd: string
+      before(async () => {
+        cwd = await project(`calls${n}`, String(n))
+      })
+
+      it(`create of ${n} from empty: one RunInstances; Names cost one CreateTags per instance`, async () => {
+        // One RunInstances tags all N alike (wolphin:slots + AmiLaunchIndex identify each one); the
+        // readable Name/wolphin:slot differ per instance, and CreateTags writes the same tags to every
+        // resource of a call, so they take N calls (see docs/benchmarks.md, "Proposals").
+        expect(await calls(cwd, 'create', '--json')).to.deep.equal({
+          DescribeInstances: 2,
+          RunInstances: 1,
+          CreateTags: n,
+        })
+      })
+
+      it('create again: converged, one DescribeInstances and nothing else', async () => {
+        expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 1})
+      })
+
+      it('status: one DescribeInstances', async () => {
+        expect(await calls(cwd, 'status', '--json')).to.deep.equal({DescribeInstances: 1})
+      })
+
+      it(`stop of ${n}: one StopInstances for all, one waiter poll`, async () => {
+        expect(await calls(cwd, 'stop', '--json')).to.deep.equal({DescribeInstances: 2, StopInstances: 1})
+      })
+
+      it(`start of ${n}: one StartInstances for all, one waiter poll`, async () => {
+        expect(await calls(cwd, 'start', '--json')).to.deep.equal({DescribeInstances: 2, StartInstances: 1})
+      })
+
+      it(`terminate of ${n}: one TerminateInstances for all, one waiter poll`, async () => {
+        expect(await calls(cwd, 'terminate', '--yes', '--json')).to.deep.equal({
+          DescribeInstances: 2,
+          TerminateInstances: 1,
+        })
+      })
+    })
+  }
+
+  it('create with count {min: 2, max: 4}: moto starts MinCount, so the rest is asked for again', async () => {
+    const cwd = await project('callsminmax', '{min: 2, max: 4}')
+    // moto starts MinCount instances, never more (real EC2 starts up to MaxCount when it has the
+    // capacity). 1st RunInstances (Min 2, Max 4) -> 2, named by 2 CreateTags; 2nd (Min 1, Max 2) ->
+    // 1, named by 1 CreateTags; 3rd (Min 1, Max 1) -> the last, named in its TagSpecifications.
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({
+      DescribeInstances: 2,
+      RunInstances: 3,
+      CreateTags: 3,
+    })
+  })
+})
