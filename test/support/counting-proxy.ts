@@ -103,7 +103,7 @@ export async function startCountingProxy(upstream: string, opts: ProxyOptions = 
             call.ms = performance.now() - t0
             if (key !== null && upRes.statusCode === 200) {
               const b = Buffer.concat(parts)
-              const h = {...upRes.headers, 'content-length': String(b.length)}
+              const h: http.IncomingHttpHeaders = {...upRes.headers, 'content-length': String(b.length)}
               for (const hop of ['connection', 'keep-alive', 'transfer-encoding']) delete h[hop]
               store.set(key, {status: 200, headers: h, body: b})
             }
