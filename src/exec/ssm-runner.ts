@@ -129,7 +129,7 @@ export async function runSsm(
       if (opts.failFast && failed) break
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())))
       if (Date.now() >= deadline) break
-      let done: Target[] = []
+      let done: Target[]
       if (listWorks) {
         try {
           const statuses = await port.listInvocations(commandId, bound())
