@@ -22,11 +22,12 @@ describe('module loading: what the entry points pull in', function () {
   })
 
   for (const flag of ['--version', '--help']) {
-    it(`wolphin ${flag} loads oclif but no @aws-sdk module`, async () => {
+    it(`wolphin ${flag} loads no @aws-sdk module`, async () => {
       const r = await traceModules([BIN, flag])
       expect(r.code, r.stderr).to.equal(0)
       const pkgs = packages(r.modules)
-      expect([...pkgs]).to.include('@oclif/core')
+      // --help is oclif's (the tracer sees it); --version may be answered before oclif loads.
+      if (flag === '--help') expect([...pkgs]).to.include('@oclif/core')
       expect(heavy(pkgs, ['@aws-sdk', '@smithy', 'listr2', 'cli-table3', 'ssh2'])).to.deep.equal([])
       if (flag === '--version') expect(r.stdout).to.match(/^wolphin\/\d+\.\d+\.\d+ /)
       else expect(r.stdout).to.match(/USAGE/)
