@@ -15,7 +15,7 @@ import {expect} from 'chai'
 
 import {BIN, runCli} from '../support/cli.js'
 import {describeAll, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
-import {seededRandom, startFaultProxy} from '../support/fault-proxy.js'
+import {type FaultProxy, seededRandom, startFaultProxy} from '../support/fault-proxy.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 
 const COUNT = 3
@@ -64,6 +64,10 @@ function runAndSignal(
 describe('integration: crash safety and concurrency', function () {
   this.timeout(300_000)
   const moto = useMoto()
+  let slow: FaultProxy | undefined
+  after(async () => {
+    await slow?.stop()
+  })
 
   const setup = async (project: string, extra = '') => {
     const dir = await mkdtemp(path.join(os.tmpdir(), `wolphin-${project}-`))
@@ -112,6 +116,16 @@ describe('integration: crash safety and concurrency', function () {
     const project = 'crash'
     const dir = await setup(project)
     const env = motoEnv(moto().endpoint)
+    // The killed runs go through a proxy that slows every EC2 call down a little, so a kill at a
+    // random delay lands inside the run (launch, naming, waiting) rather than after it.
+    slow = await startFaultProxy({
+      target: moto().endpoint,
+      rate: 1,
+      seed: 9,
+      kinds: ['delay'],
+      delayMs: [80, 250],
+    })
+    const slowEnv = motoEnv(slow.endpoint)
     const random = seededRandom(424242)
     const client = testClient(moto().endpoint)
     const seenAtKill: number[] = []
@@ -122,10 +136,10 @@ describe('integration: crash safety and concurrency', function () {
       if (before.length) await client.send(new TerminateInstancesCommand({InstanceIds: before}))
       // A random point after the plan is made: before, during or after RunInstances, the naming
       // CreateTags and the waiter's polls.
-      const delayMs = Math.floor(random() * 450)
+      const delayMs = Math.floor(random() * 600)
       const killed = await runAndSignal(['create'], {
         cwd: dir,
-        env,
+        env: slowEnv,
         delayMs,
         signal: 'SIGKILL',
         after: / start 0 \[\] launch/,
@@ -146,7 +160,7 @@ describe('integration: crash safety and concurrency', function () {
       const args = op === 'terminate' ? ['terminate', '--yes'] : [op]
       const k = await runAndSignal(args, {
         cwd: dir,
-        env,
+        env: slowEnv,
         delayMs: Math.floor(random() * 300),
         signal: 'SIGKILL',
         after: / start 0 \[\]/,
