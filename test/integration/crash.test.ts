@@ -150,14 +150,19 @@ describe('integration: crash safety and concurrency', function () {
       const again = await runCli(['create'], {cwd: dir, env})
       expect(again.code, `round ${n} (killed after ${delayMs}ms): ${again.stderr}`).to.equal(0)
       await expectConverged(project)
-      // stop, start and terminate killed at a random point converge too when re-run.
-      if (n >= 3) continue
-      const op = (['stop', 'start', 'terminate'] as const)[n % 3]
+      // stop, start, terminate and revert killed at a random point converge too when re-run.
+      if (n >= 4) continue
+      const op = (['stop', 'start', 'terminate', 'revert'] as const)[n]
       if (op === 'start') {
         const r = await runCli(['stop'], {cwd: dir, env})
         expect(r.code, r.stderr).to.equal(0)
       }
-      const args = op === 'terminate' ? ['terminate', '--yes'] : [op]
+      const args =
+        op === 'terminate'
+          ? ['terminate', '--yes']
+          : op === 'revert'
+            ? ['revert', '-i', '2', '--strategy', 'rolling', '--yes']
+            : [op]
       const k = await runAndSignal(args, {
         cwd: dir,
         env: slowEnv,
@@ -173,7 +178,7 @@ describe('integration: crash safety and concurrency', function () {
     }
     // The kills landed at different points: before, during and after the launch.
     console.log(
-      `    SIGKILL: ${killedMidway.create}/10 creates and ${killedMidway.other}/3 stop/start/terminate runs killed before they ended; live instances found at each create kill: ${seenAtKill.join(',')}`,
+      `    SIGKILL: ${killedMidway.create}/10 creates and ${killedMidway.other}/4 stop/start/terminate/revert runs killed before they ended; live instances found at each create kill: ${seenAtKill.join(',')}`,
     )
     expect(killedMidway.create).to.be.greaterThan(5)
   })
