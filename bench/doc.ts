@@ -68,7 +68,7 @@ export function renderDoc(r: Results, table: string): string {
               .join(', ')
           : '-'
       p(
-        `| ${c.id} | ${c.wolphin.liveWallMs !== undefined ? ms(c.wolphin.liveWallMs) : '-'} | ${c.peer.liveWallMs !== undefined ? ms(c.peer.liveWallMs) : '-'} | ${c.liveRatio ?? '-'}x | ${calls(c.wolphin.calls)} | ${calls(c.peer.calls)} |`,
+        `| ${c.id} | ${c.wolphin.liveWallMs !== undefined ? ms(c.wolphin.liveWallMs) : '-'} | ${c.peer.liveWallMs !== undefined ? ms(c.peer.liveWallMs) : '-'} | ${c.liveRatio ?? '-'}x | ${calls(c.wolphin.calls)} | ${calls(c.peer.calls)} | ${c.wolphin.connections ?? '-'} / ${c.peer.connections ?? '-'} |`,
       )
     }
     p()

@@ -69,6 +69,8 @@ interface Side {
   /** The single run against the live emulator (warm-up), when the timed runs were replayed. */
   liveWallMs?: number
   calls?: Record<string, number>
+  /** TCP connections one run opened to the endpoint. */
+  connections?: number
 }
 
 interface Comparison {
@@ -95,6 +97,8 @@ interface EconomyRow {
   excess: Record<string, number>
   ok: boolean
   note?: string
+  /** TCP connections the run opened to the endpoint. */
+  connections?: number
 }
 
 interface Results {
@@ -322,11 +326,13 @@ async function statusLike(
   s.proxy.setReplay((action) => action === 'DescribeInstances')
   const calls: Record<string, Record<string, number>> = {}
   const replayed: Record<string, number> = {}
+  const conns: Record<string, number> = {}
   log(`${opts.id}: warm-up against live moto (${opts.n} instances), then ${RUNS} replayed runs each`)
   const r = await compare(w, aws, RUNS, {
     afterRun: (label) => {
       const c = s.proxy.calls()
       replayed[label] = c.filter((x) => x.replayed).length
+      conns[label] = s.proxy.connections()
       calls[label] = s.proxy.take()
     },
   })
@@ -344,8 +350,18 @@ async function statusLike(
     replayed[aws.label] !== calls[aws.label].DescribeInstances
   )
     throw new Error(`${opts.id}: timed runs were not all answered from the replay store`)
-  const ws: Side = {...side(w, r.a), liveWallMs: round(r.warm[0].wallMs), calls: calls[w.label]}
-  const as: Side = {...side(aws, r.b), liveWallMs: round(r.warm[1].wallMs), calls: calls[aws.label]}
+  const ws: Side = {
+    ...side(w, r.a),
+    liveWallMs: round(r.warm[0].wallMs),
+    calls: calls[w.label],
+    connections: conns[w.label],
+  }
+  const as: Side = {
+    ...side(aws, r.b),
+    liveWallMs: round(r.warm[1].wallMs),
+    calls: calls[aws.label],
+    connections: conns[aws.label],
+  }
   const ratio = ws.wallMs.median / as.wallMs.median
   const liveRatio = r.warm[0].wallMs / r.warm[1].wallMs
   const notes: string[] = []
@@ -530,6 +546,7 @@ async function economyBench(results: Results): Promise<void> {
   try {
     await seedNeighbourFleet(testClient(moto.endpoint), 'eco', 20)
     const env = childEnv(proxy.endpoint)
+    let lastConnections = 0
     const cli = async (cwd: string, ...args: string[]) => {
       proxy.reset()
       const r = await timedRun(process.execPath, [BIN, ...args], {env, cwd})
@@ -538,6 +555,7 @@ async function economyBench(results: Results): Promise<void> {
       return proxy.take()
     }
     const rows: EconomyRow[] = []
+    const add = (row: EconomyRow) => rows.push({...row, connections: lastConnections})
     for (const n of ECO_NS) {
       const project = `eco${n}`
       const cwd = path.join(dir, project)
@@ -548,27 +566,27 @@ async function economyBench(results: Results): Promise<void> {
       )
       log(`economy: N=${n}`)
       const launchMin = {DescribeInstances: 1, RunInstances: 1}
-      rows.push(economyRow('create (from empty)', n, await cli(cwd, 'create', '--json'), launchMin))
-      rows.push(
+      add(economyRow('create (from empty)', n, await cli(cwd, 'create', '--json'), launchMin))
+      add(
         economyRow('create (again: converged)', n, await cli(cwd, 'create', '--json'), {
           DescribeInstances: 1,
         }),
       )
-      rows.push(economyRow('status', n, await cli(cwd, 'status', '--json'), {DescribeInstances: 1}))
-      rows.push(
+      add(economyRow('status', n, await cli(cwd, 'status', '--json'), {DescribeInstances: 1}))
+      add(
         economyRow('stop', n, await cli(cwd, 'stop', '--yes', '--json'), {
           DescribeInstances: 1,
           StopInstances: 1,
         }),
       )
-      rows.push(
+      add(
         economyRow('start', n, await cli(cwd, 'start', '--yes', '--json'), {
           DescribeInstances: 1,
           StartInstances: 1,
         }),
       )
       if (hasRevert)
-        rows.push(
+        add(
           economyRow(
             'revert --strategy batch',
             n,
@@ -577,7 +595,7 @@ async function economyBench(results: Results): Promise<void> {
             'minimum: mark the selection (one CreateTags), terminate, one launch',
           ),
         )
-      rows.push(
+      add(
         economyRow('terminate', n, await cli(cwd, 'terminate', '--yes', '--json'), {
           DescribeInstances: 1,
           TerminateInstances: 1,
@@ -591,7 +609,7 @@ async function economyBench(results: Results): Promise<void> {
       path.join(cwd, 'wolphin.yaml'),
       `project: ecominmax\nami: ${TEST_AMI}\ncount: {min: 5, max: 10}\nwait: {interval: 0.2, timeout: 120}\n`,
     )
-    rows.push(
+    add(
       economyRow(
         'create, count {min: 5, max: 10}',
         10,
@@ -705,11 +723,13 @@ export function markdownTable(r: Results): string {
 
 export function economyTable(r: Results): string {
   const lines: string[] = []
-  lines.push('| operation | N | calls made | minimum | waiter polls | beyond minimum + polls | ok |')
-  lines.push('|---|---:|---|---|---:|---|---|')
+  lines.push(
+    '| operation | N | calls made | minimum | waiter polls | beyond minimum + polls | TCP connections | ok |',
+  )
+  lines.push('|---|---:|---|---|---:|---|---:|---|')
   for (const e of r.economy)
     lines.push(
-      `| ${e.operation} | ${e.n} | ${callList(e.calls)} (${e.total}) | ${callList(e.minimum)} (${e.minimumTotal}) | ${e.waiterPolls} | ${Object.keys(e.excess).length ? callList(e.excess) : 'none'} | ${e.ok ? 'yes' : '**no**'}${e.note ? ` (${e.note})` : ''} |`,
+      `| ${e.operation} | ${e.n} | ${callList(e.calls)} (${e.total}) | ${callList(e.minimum)} (${e.minimumTotal}) | ${e.waiterPolls} | ${Object.keys(e.excess).length ? callList(e.excess) : 'none'} | ${e.connections ?? '-'} | ${e.ok ? 'yes' : '**no**'}${e.note ? ` (${e.note})` : ''} |`,
     )
   if (r.economyGrowth.length) {
     lines.push('')

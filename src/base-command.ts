@@ -83,6 +83,13 @@ export abstract class BaseCommand extends Command {
   private finishProgress: (() => Promise<void>) | null = null
   private interrupt: AbortController | null = null
 
+  private watchPlan(sink: EventSink): EventSink {
+    return (e) => {
+      if (e.type === 'plan') this.applying = true
+      sink(e)
+    }
+  }
+
   /**
    * Aborted by the first Ctrl-C (SIGINT): operations stop waiting, start nothing new and end with
    * an InterruptedError saying what was done (exit 130). A second Ctrl-C exits at once.
@@ -92,7 +99,12 @@ export abstract class BaseCommand extends Command {
       const ac = new AbortController()
       this.interrupt = ac
       this.onSigint = () => {
-        if (ac.signal.aborted) process.exit(ExitCode.Interrupted)
+        // A second Ctrl-C, or one before any plan is being applied (nothing to report; exec and
+        // put have their own runners), exits at once as Ctrl-C always did.
+        if (ac.signal.aborted || !this.applying) {
+          process.stderr.write('\nwolphin: interrupted\n')
+          process.exit(ExitCode.Interrupted)
+        }
         process.stderr.write(
           '\ninterrupted: finishing the calls in flight, starting nothing new (Ctrl-C again to quit now)\n',
         )
@@ -103,6 +115,8 @@ export abstract class BaseCommand extends Command {
     return this.interrupt.signal
   }
   private onSigint: (() => void) | null = null
+  /** A Project operation announced its plan: Ctrl-C now stops it gracefully. */
+  private applying = false
 
   protected async openProject(
     flags: GlobalFlagValues,
@@ -118,7 +132,7 @@ export abstract class BaseCommand extends Command {
       aws: {region: flags.region ?? config.region, profile: flags.profile},
       signal: this.interruptSignal(),
       // Without progress (status...), warnings such as expired leases still reach stderr.
-      onEvent: opts.onEvent ?? warningsToStderr,
+      onEvent: this.watchPlan(opts.onEvent ?? warningsToStderr),
     })
   }
 

@@ -2,17 +2,13 @@
  * The EC2 port over @aws-sdk/client-ec2: the only module that talks to EC2. Loaded lazily so that
  * `--help` and `--version` never pay for the SDK.
  */
-import {
-  DescribeInstancesCommand,
-  EC2Client,
-  type Instance as SdkInstance,
-  RebootInstancesCommand,
-  RunInstancesCommand,
-  type RunInstancesCommandInput,
-  StartInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-  CreateTagsCommand,
+import {createRequire} from 'node:module'
+
+import type * as Ec2Sdk from '@aws-sdk/client-ec2'
+import type {
+  EC2Client as Ec2ClientType,
+  Instance as SdkInstance,
+  RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2'
 
 import type {RawInstance} from '../project/observe.js'
@@ -21,6 +17,20 @@ import type {InstanceState} from '../project/types.js'
 import {PROJECT_PREFIX, Tag} from '../project/tags.js'
 import {PartialFailureError, type TargetFailure} from '../errors.js'
 import {mapAwsError} from './errors.js'
+
+// require(), not import: for a CommonJS module Node's ESM loader first scans the whole source for
+// its export names, here a 2 MB bundle (measured: ~40 ms of every command that talks to EC2).
+const {
+  DescribeInstancesCommand,
+  EC2Client,
+  RebootInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  CreateTagsCommand,
+} = createRequire(import.meta.url)('@aws-sdk/client-ec2') as typeof Ec2Sdk
+type EC2Client = Ec2ClientType
 
 /** EC2 accepts up to 1000 instance ids per call. */
 export const BATCH_SIZE = 1000
@@ -33,13 +43,18 @@ export interface AwsOptions {
 }
 
 export function createEc2Client(opts: AwsOptions): EC2Client {
-  return new EC2Client({
+  const client = new EC2Client({
     region: opts.region,
     profile: opts.profile,
     // Adaptive retry backs off client-side when EC2 throttles; attempts are bounded.
     retryMode: 'adaptive',
     maxAttempts: opts.maxAttempts ?? 8,
   })
+  // wolphin configures no SDK logger, yet the SDK's logger middleware deep-copies every answer
+  // through its sensitive-data filter to build a log entry nobody reads (measured: ~30 ms per 200
+  // instances, the largest single cost of `status` after loading the SDK; see docs/benchmarks.md).
+  client.middlewareStack.remove('loggerMiddleware')
+  return client
 }
 
 export function chunk<T>(xs: T[], size: number): T[][] {

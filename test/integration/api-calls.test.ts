@@ -30,11 +30,13 @@ describe('integration: API calls per operation, counted at the endpoint', functi
     if (dir) await rm(dir, {recursive: true, force: true})
   })
 
+  let connections = 0
   /** Runs the CLI against the proxy and returns exactly the calls it made. */
   const calls = async (cwd: string, ...args: string[]) => {
     proxy.reset()
     const r = await runCli(args, {cwd, env: motoEnv(proxy.endpoint)})
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0)
+    connections = proxy.connections()
     return proxy.take()
   }
 
@@ -85,8 +87,9 @@ describe('integration: API calls per operation, counted at the endpoint', functi
         expect(await calls(cwd, 'status', '--json')).to.deep.equal({DescribeInstances: 1})
       })
 
-      it(`stop of ${n}: one StopInstances for all, one waiter poll`, async () => {
+      it(`stop of ${n}: one StopInstances for all, one waiter poll, over one kept-alive connection`, async () => {
         expect(await calls(cwd, 'stop', '--json')).to.deep.equal({DescribeInstances: 2, StopInstances: 1})
+        expect(connections).to.equal(1)
       })
 
       it(`start of ${n}: one StartInstances for all, one waiter poll`, async () => {

@@ -31,6 +31,8 @@ export interface CountingProxy {
   calls(): RecordedCall[]
   /** Calls per Action since the last take()/reset(). */
   counts(): Record<string, number>
+  /** TCP connections clients opened since the last take()/reset() (keep-alive: one per client). */
+  connections(): number
   /** Turns replay on (with the actions it applies to) or off; the store is kept. */
   setReplay(replay: ((action: string) => boolean) | null): void
   /** Returns the counts and starts a new recording. */
@@ -53,6 +55,12 @@ export function countActions(calls: RecordedCall[]): Record<string, number> {
   return out
 }
 
+function withoutHopByHop(h: http.IncomingHttpHeaders): http.IncomingHttpHeaders {
+  const out = {...h}
+  for (const k of ['connection', 'keep-alive', 'proxy-connection', 'upgrade']) delete out[k]
+  return out
+}
+
 interface Stored {
   status: number
   headers: http.IncomingHttpHeaders
@@ -66,6 +74,7 @@ export async function startCountingProxy(upstream: string, opts: ProxyOptions = 
   const agent = new http.Agent({keepAlive: true, maxSockets: 64})
   let recorded: RecordedCall[] = []
   let replay = opts.replay ?? null
+  let connections = 0
   const store = new Map<string, Stored>()
 
   const server = http.createServer((req, res) => {
@@ -103,12 +112,14 @@ export async function startCountingProxy(upstream: string, opts: ProxyOptions = 
             call.ms = performance.now() - t0
             if (key !== null && upRes.statusCode === 200) {
               const b = Buffer.concat(parts)
-              const h: http.IncomingHttpHeaders = {...upRes.headers, 'content-length': String(b.length)}
-              for (const hop of ['connection', 'keep-alive', 'transfer-encoding']) delete h[hop]
+              const h = {...withoutHopByHop(upRes.headers), 'content-length': String(b.length)}
+              delete h['transfer-encoding']
               store.set(key, {status: 200, headers: h, body: b})
             }
           })
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+          // Hop-by-hop headers are the proxy's own business: moto's dev server answers
+          // `Connection: close`, which would otherwise close every client connection after one call.
+          res.writeHead(upRes.statusCode ?? 502, withoutHopByHop(upRes.headers))
           upRes.pipe(res)
         },
       )
@@ -120,6 +131,7 @@ export async function startCountingProxy(upstream: string, opts: ProxyOptions = 
       up.end(body)
     })
   })
+  server.on('connection', () => connections++)
   server.keepAliveTimeout = 5000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -133,13 +145,16 @@ export async function startCountingProxy(upstream: string, opts: ProxyOptions = 
     setReplay(r) {
       replay = r
     },
+    connections: () => connections,
     take() {
       const c = countActions(recorded)
       recorded = []
+      connections = 0
       return c
     },
     reset() {
       recorded = []
+      connections = 0
     },
     async close() {
       server.closeAllConnections()
