@@ -219,4 +219,46 @@ describe('integration: crash safety and concurrency', function () {
       await proxy.stop()
     }
   })
+
+  it('Ctrl-C while nothing is being applied (an observation) exits 130 at once', async () => {
+    const dir = await setup('sigint2')
+    // Every DescribeInstances answer takes 4s.
+    const proxy = await startFaultProxy({
+      target: moto().endpoint,
+      rate: 1,
+      seed: 1,
+      kinds: ['delay'],
+      delayMs: [4000, 4001],
+      actions: ['DescribeInstances'],
+    })
+    try {
+      const started = Date.now()
+      const r = await runAndSignal(['status'], {
+        cwd: dir,
+        env: motoEnv(proxy.endpoint),
+        delayMs: 1500,
+        signal: 'SIGINT',
+      })
+      expect(r.code, r.stderr).to.equal(130)
+      expect(r.stderr).to.include('wolphin: interrupted')
+      expect(Date.now() - started).to.be.lessThan(3900)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('Ctrl-C during status --watch ends the watch gracefully', async () => {
+    const dir = await setup('sigint3')
+    const started = Date.now()
+    const r = await runAndSignal(['status', '--watch', '--interval', '0.3s'], {
+      cwd: dir,
+      env: motoEnv(moto().endpoint),
+      delayMs: 2500,
+      signal: 'SIGINT',
+    })
+    expect(Date.now() - started).to.be.lessThan(8000)
+    expect(r.stderr).to.not.include('wolphin: interrupted')
+    expect(r.stderr).to.not.match(/\n\s+at /)
+    expect([0, 130]).to.include(r.code)
+  })
 })
