@@ -98,10 +98,18 @@ export abstract class BaseCommand extends Command {
     if (!this.interrupt) {
       const ac = new AbortController()
       this.interrupt = ac
+      // Whether anything (a watch, an interruptible wait) has listened to the signal.
+      let listened = false
+      const add = ac.signal.addEventListener.bind(ac.signal)
+      ac.signal.addEventListener = ((type: string, fn: EventListener, o?: AddEventListenerOptions) => {
+        if (type === 'abort') listened = true
+        add(type, fn, o)
+      }) as typeof ac.signal.addEventListener
       this.onSigint = () => {
-        // A second Ctrl-C, or one before any plan is being applied (nothing to report; exec and
-        // put have their own runners), exits at once as Ctrl-C always did.
-        if (ac.signal.aborted || !this.applying) {
+        // A second Ctrl-C, or one while nothing honours the signal (no plan being applied, no
+        // watch or wait has listened: exec and put have their own runners), exits at once as
+        // Ctrl-C always did.
+        if (ac.signal.aborted || !(this.applying || listened)) {
           process.stderr.write('\nwolphin: interrupted\n')
           process.exit(ExitCode.Interrupted)
         }
