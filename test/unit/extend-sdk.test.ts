@@ -97,13 +97,15 @@ describe('unit: extend through the SDK port (aws-sdk-client-mock)', () => {
   })
 
   it('one CreateTags per distinct new value; --until makes it one', async () => {
+    // One timestamp for the two that share an end: two calls to inHours() can differ by a millisecond.
+    const one = inHours(1)
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [
         {
           Instances: [
-            sdkInstance('i-1', 'running', ours(1, inHours(1))),
+            sdkInstance('i-1', 'running', ours(1, one)),
             sdkInstance('i-2', 'running', ours(2, inHours(3))),
-            sdkInstance('i-3', 'running', ours(3, inHours(1))),
+            sdkInstance('i-3', 'running', ours(3, one)),
           ],
         },
       ],
