@@ -552,6 +552,7 @@ async function economyBench(results: Results): Promise<void> {
       const r = await timedRun(process.execPath, [BIN, ...args], {env, cwd})
       if (r.code !== 0)
         throw new Error(`wolphin ${args.join(' ')}: exit ${r.code}: ${r.stderr.slice(0, 1500)}`)
+      lastConnections = proxy.connections()
       return proxy.take()
     }
     const rows: EconomyRow[] = []
