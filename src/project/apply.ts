@@ -14,7 +14,7 @@ import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
 import type {Ec2Port} from './ports.js'
-import {instanceName, projectTagValue, Tag} from './tags.js'
+import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
 
 export interface ApplyContext {
   port: Ec2Port
@@ -96,7 +96,7 @@ export function launchTags(
     tags[Tag.Slot] = String(slots[0])
   } else {
     // One RunInstances call tags every instance alike; the AMI launch index picks each one's slot.
-    tags[Tag.Slots] = slots.join(',')
+    tags[Tag.Slots] = encodeSlots(slots)
   }
   return tags
 }
@@ -234,25 +234,30 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
 async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInstance[]> {
   const c = ctx.config
   let slots = a.slots ?? []
-  let minCount = a.minCount ?? slots.length
+  const wantMin = a.minCount ?? slots.length
+  let followUp = false
   const out: RawInstance[] = []
   // Greedy towards max: EC2 may start fewer than MaxCount (capacity; moto always starts MinCount),
-  // so what is still missing is asked for again, now needing only one. A capacity error moves the
-  // missing slots on to the next zone/subnet or market (launch-order.ts). Bounded by slots + attempts.
+  // so what is still missing is asked for once more, all of it at once (one more call, never one
+  // per instance). A capacity error moves the missing slots on to the next zone/subnet or market
+  // (launch-order.ts). A slot list too long for one tag value is launched in parts.
+  // Bounded by slots + attempts.
   const attempts = launchAttempts(c)
   let at = 0
   for (let round = 0; slots.length > 0 && round < (a.slots ?? []).length + attempts.length; round++) {
     const attempt = attempts[at]
-    const tags = launchTags(c, ctx.spec, slots, now)
+    const part = slotsThatFit(slots)
+    const minCount = followUp ? part.length : Math.min(part.length, Math.max(1, wantMin - out.length))
+    const tags = launchTags(c, ctx.spec, part, now)
     let raws: RawInstance[]
     try {
       raws = await ctx.port.runInstances({
         ami: c.ami!,
         instanceType: c.instanceType,
         minCount,
-        maxCount: slots.length,
+        maxCount: part.length,
         tags,
-        clientToken: launchToken(c.project, slots, ctx.spec, ctx.observed, at),
+        clientToken: launchToken(c.project, part, ctx.spec, ctx.observed, at),
         keyName: c.keyName,
         securityGroups: c.securityGroups,
         subnet: attempt.subnet,
@@ -270,9 +275,12 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
           message: `${describeAttempt(attempt)}: ${(e as AwsError).awsCode ?? (e as Error).name}; trying ${describeAttempt(attempts[next])} for ${slots.length} slot(s)`,
         })
         at = next
+        // A new zone or market has capacity of its own: greedy again from what count.min needs.
+        followUp = false
         continue
       }
-      if (out.length === 0) throw e
+      // Below count.min is a failure (what launched is tagged; the next create converges).
+      if (out.length < wantMin) throw e
       ctx.onEvent({
         type: 'warn',
         message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`,
@@ -281,7 +289,7 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     }
     if (raws.length === 0) break
     const filled = new Set<number>()
-    if (slots.length > 1) {
+    if (part.length > 1) {
       // Identity is already in the launch tags; this only writes each instance's readable Name.
       await mapLimit(raws, 16, async (r) => {
         const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
@@ -298,10 +306,10 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
           ctx.onEvent({type: 'warn', message: `could not name ${r.id}: ${(e as Error).message}`})
         }
       })
-    } else filled.add(slots[0])
+    } else filled.add(part[0])
     out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))
     slots = slots.filter((s) => !filled.has(s))
-    minCount = 1
+    followUp = raws.length < part.length
   }
   return out
 }

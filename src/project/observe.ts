@@ -1,5 +1,5 @@
 import {type Instance, type InstanceState} from './types.js'
-import {instanceName, projectTagValue, Tag} from './tags.js'
+import {decodeSlots, instanceName, projectTagValue, Tag} from './tags.js'
 
 /** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
 export interface RawInstance {
@@ -28,9 +28,7 @@ export function resolveSlot(raw: RawInstance, project: string): number | null {
   const t = raw.tags
   if (t[Tag.Slot] !== undefined) return SLOT_RE.test(t[Tag.Slot]) ? Number(t[Tag.Slot]) : null
   if (t[Tag.Slots] !== undefined && raw.amiLaunchIndex !== null) {
-    const slots = t[Tag.Slots].split(',')
-    const s = slots[raw.amiLaunchIndex]
-    return s !== undefined && SLOT_RE.test(s) ? Number(s) : null
+    return decodeSlots(t[Tag.Slots])?.[raw.amiLaunchIndex] ?? null
   }
   const prefix = `${projectTagValue(project)}.`
   const name = t[Tag.Name]

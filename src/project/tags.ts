@@ -35,3 +35,45 @@ export const RESERVED_TAG_KEYS: readonly string[] = [Tag.Project, Tag.Name, Tag.
 export function isReservedTagKey(key: string): boolean {
   return RESERVED_TAG_KEYS.includes(key) || key.startsWith('wolphin:')
 }
+
+/** EC2's limit on a tag value. */
+export const TAG_VALUE_MAX = 256
+
+/** Slots as compact ranges for the `wolphin:slots` tag: [1,2,3,5,7,8] -> "1-3,5,7-8". */
+export function encodeSlots(slots: readonly number[]): string {
+  const parts: string[] = []
+  for (let i = 0; i < slots.length;) {
+    let j = i
+    while (j + 1 < slots.length && slots[j + 1] === slots[j] + 1) j++
+    parts.push(j > i ? `${slots[i]}-${slots[j]}` : String(slots[i]))
+    i = j + 1
+  }
+  return parts.join(',')
+}
+
+/** The slots of a `wolphin:slots` tag in launch-index order, or null when it is malformed. */
+export function decodeSlots(text: string): number[] | null {
+  const out: number[] = []
+  for (const part of text.split(',')) {
+    const m = /^([1-9]\d{0,5})(?:-([1-9]\d{0,5}))?$/.exec(part.trim())
+    if (!m) return null
+    const a = Number(m[1])
+    const b = m[2] !== undefined ? Number(m[2]) : a
+    if (b < a || out.length + (b - a) > 100_000) return null
+    for (let s = a; s <= b; s++) out.push(s)
+  }
+  return out
+}
+
+/** The longest prefix of `slots` whose encoding fits in one tag value. */
+export function slotsThatFit(slots: readonly number[]): number[] {
+  if (encodeSlots(slots).length <= TAG_VALUE_MAX) return [...slots]
+  let lo = 1
+  let hi = slots.length
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (encodeSlots(slots.slice(0, mid)).length <= TAG_VALUE_MAX) lo = mid
+    else hi = mid - 1
+  }
+  return slots.slice(0, lo)
+}

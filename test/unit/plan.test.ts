@@ -279,3 +279,21 @@ describe('planners', () => {
     ])
   })
 })
+
+describe('wolphin:slots encoding', () => {
+  it('encodes ranges, decodes them back, and keeps within the tag limit', async () => {
+    const {decodeSlots, encodeSlots, slotsThatFit, TAG_VALUE_MAX} = await import('../../src/project/tags.js')
+    expect(encodeSlots([1, 2, 3, 5, 7, 8])).to.equal('1-3,5,7-8')
+    expect(decodeSlots('1-3,5,7-8')).to.deep.equal([1, 2, 3, 5, 7, 8])
+    expect(decodeSlots('3,1')).to.deep.equal([3, 1])
+    for (const bad of ['', 'a', '0', '3-1', '1,,2']) expect(decodeSlots(bad)).to.equal(null)
+    const hundred = Array.from({length: 100}, (_, i) => i + 1)
+    expect(encodeSlots(hundred)).to.equal('1-100')
+    // every other slot: too many for one tag value, so a launch takes the longest prefix that fits
+    const sparse = Array.from({length: 200}, (_, i) => 2 * i + 1)
+    const part = slotsThatFit(sparse)
+    expect(encodeSlots(part).length).to.be.at.most(TAG_VALUE_MAX)
+    expect(encodeSlots(sparse.slice(0, part.length + 1)).length).to.be.greaterThan(TAG_VALUE_MAX)
+    expect(decodeSlots(encodeSlots(part))).to.deep.equal(part)
+  })
+})
