@@ -42,7 +42,13 @@ export {planReap, type ProjectReapPlan, type ReapAction} from './project/reap.js
 export {launchAttempts, type LaunchAttempt} from './project/launch-order.js'
 export type {FleetPort} from './project/ports.js'
 export {validateLaunch, sampleLaunchRequest} from './project/validate.js'
-export type {CheckName, DryRunAnswer, ValidationCheck, ValidationPort, ValidationResult} from './project/validate.js'
+export type {
+  CheckName,
+  DryRunAnswer,
+  ValidationCheck,
+  ValidationPort,
+  ValidationResult,
+} from './project/validate.js'
 export {starterConfig, writeStarterConfig, parseCount} from './config/init.js'
 export type {InitAnswers} from './config/init.js'
 export {describeConfig} from './config/describe.js'
