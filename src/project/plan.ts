@@ -156,7 +156,13 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
     waitAfter.push(launchId)
   }
   if (opts.wait && (waitAfter.length || waitIds.length)) {
-    b.add({kind: 'wait', deps: waitAfter, ids: waitIds, until: 'running', ...(launchId >= 0 ? {launches: [launchId]} : {})})
+    b.add({
+      kind: 'wait',
+      deps: waitAfter,
+      ids: waitIds,
+      until: 'running',
+      ...(launchId >= 0 ? {launches: [launchId]} : {}),
+    })
   }
   return b.build()
 }
