@@ -1,4 +1,8 @@
-import {Command, Flags} from '@oclif/core'
+// What @oclif/core's index checked on import (cwd exists, node version); see the file.
+import './startup-checks.js'
+
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
 
 import {loadConfig} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'

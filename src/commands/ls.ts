@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, globalFlags} from '../base-command.js'
 import {fleetSettings} from '../config/regions.js'

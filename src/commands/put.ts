@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import * as Args from '@oclif/core/args'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
 import type {ExecResult} from '../exec/types.js'

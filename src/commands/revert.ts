@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, mutatingFlags, selectionFlags} from '../base-command.js'
 import type {OperationResult} from '../project/project.js'
