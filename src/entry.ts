@@ -1,0 +1,60 @@
+/**
+ * What bin/run.js runs once the compile cache is on: the CLI's start-up, kept out of the bin file.
+ */
+import {readFileSync} from 'node:fs'
+import {arch, platform, release} from 'node:os'
+import v8 from 'node:v8'
+
+interface PackageJson {
+  name: string
+  version: string
+  oclif?: {plugins?: string[]; hooks?: Record<string, unknown>}
+}
+
+const readJson = (url: URL): PackageJson | null => {
+  try {
+    return JSON.parse(readFileSync(url, 'utf8')) as PackageJson
+  } catch {
+    return null
+  }
+}
+const runsHooks = (pj: PackageJson | null) =>
+  !pj || Boolean(pj.oclif?.hooks?.init || pj.oclif?.hooks?.finally)
+
+/**
+ * `wolphin --version` answered without loading oclif: the same line oclif prints (its userAgent),
+ * unless oclif would run something around it (an init or finally hook of the CLI or of a plugin) or
+ * the platform needs oclif's own detection (WSL).
+ */
+function fastVersion(): boolean {
+  if (process.argv[2] !== '--version' || process.argv.length !== 3) return false
+  const pjson = readJson(new URL('../package.json', import.meta.url))
+  const plain =
+    pjson &&
+    !runsHooks(pjson) &&
+    (pjson.oclif?.plugins ?? []).every(
+      (name) => !runsHooks(readJson(new URL(`../node_modules/${name}/package.json`, import.meta.url))),
+    ) &&
+    !(platform() === 'linux' && /microsoft/i.test(release()))
+  if (!plain) return false
+  const cpu = arch() === 'ia32' ? 'x86' : arch()
+  process.stdout.write(`${pjson.name}/${pjson.version} ${platform()}-${cpu} node-${process.version}\n`)
+  return true
+}
+
+export async function main(): Promise<void> {
+  if (fastVersion()) return
+  // A reader that went away (`wolphin status --json | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0)
+    throw e
+  })
+  // Keep V8's young generation at its initial size instead of letting it double as garbage comes
+  // in: a status over 2000 instances peaked at ~310 MB RSS with the default growth and ~190 MB
+  // without it, and ran no slower (docs/benchmarks.md). A GC sizing heuristic only.
+  v8.setFlagsFromString('--semi-space-growth-factor=1')
+  // The execute entry point alone, not the package index (which loads semver, the parser and
+  // every flag type before the command is known); commands import what they need themselves.
+  const {execute} = await import('@oclif/core/execute')
+  await execute({dir: new URL('../bin/run.js', import.meta.url).href})
+}
