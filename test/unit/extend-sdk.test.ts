@@ -6,25 +6,9 @@ import {SdkEc2Port} from '../../src/aws/ec2.js'
 import type {ResolvedConfig} from '../../src/config/schema.js'
 import {UsageError} from '../../src/errors.js'
 import {Project} from '../../src/project/project.js'
+import {testConfig} from '../support/fixtures.js'
 
-function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    project: 'p',
-    ami: 'ami-12345678',
-    instanceType: 't3.micro',
-    securityGroups: [],
-    subnets: [],
-    availabilityZones: [],
-    count: {min: 1, max: 1},
-    user: 'ec2-user',
-    wait: {timeout: 5, interval: 0.01},
-    tags: {},
-    imdsv2: true,
-    market: 'on-demand',
-    maxAttempts: 1,
-    ...over,
-  }
-}
+const config = testConfig
 
 function sdkInstance(id: string, state: string, tags: Record<string, string>) {
   return {

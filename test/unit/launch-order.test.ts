@@ -7,24 +7,10 @@ import {launchAttempts, nextAttempt} from '../../src/project/launch-order.js'
 import type {RawInstance} from '../../src/project/observe.js'
 import type {Plan} from '../../src/project/plan.js'
 import type {Ec2Port, LaunchRequest} from '../../src/project/ports.js'
+import {testConfig} from '../support/fixtures.js'
 
 function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    project: 'p',
-    ami: 'ami-12345678',
-    instanceType: 't3.micro',
-    securityGroups: [],
-    subnets: [],
-    availabilityZones: [],
-    count: {min: 1, max: 3},
-    user: 'ec2-user',
-    wait: {timeout: 5, interval: 0.01},
-    tags: {},
-    imdsv2: true,
-    market: 'on-demand',
-    maxAttempts: 1,
-    ...over,
-  }
+  return testConfig({count: {min: 1, max: 3}, ...over})
 }
 
 describe('unit: launch fallback order', () => {

@@ -24,25 +24,9 @@ import {AwsError, ExitCode, InterruptedError, PartialFailureError} from '../../s
 import {launchToken} from '../../src/project/apply.js'
 import type {RawInstance} from '../../src/project/observe.js'
 import {Project} from '../../src/project/project.js'
+import {testConfig} from '../support/fixtures.js'
 
-function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    project: 'p',
-    ami: 'ami-12345678',
-    instanceType: 't3.micro',
-    securityGroups: [],
-    subnets: [],
-    availabilityZones: [],
-    count: {min: 1, max: 1},
-    user: 'ec2-user',
-    wait: {timeout: 5, interval: 0.01},
-    tags: {},
-    imdsv2: true,
-    market: 'on-demand',
-    maxAttempts: 1,
-    ...over,
-  }
-}
+const config = testConfig
 
 function sdkInstance(id: string, state: string, tags: Record<string, string> | null, launchIndex = 0) {
   return {

@@ -14,24 +14,10 @@ import type {ResolvedConfig} from '../../src/config/schema.js'
 import {Project} from '../../src/project/project.js'
 import {SlotSelector} from '../../src/selectors/index.js'
 import {specHash} from '../../src/project/spec.js'
+import {testConfig} from '../support/fixtures.js'
 
 function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    project: 'p',
-    ami: 'ami-12345678',
-    instanceType: 't3.micro',
-    securityGroups: [],
-    subnets: [],
-    availabilityZones: [],
-    count: {min: 3, max: 3},
-    user: 'ec2-user',
-    wait: {timeout: 5, interval: 0.01},
-    tags: {},
-    imdsv2: true,
-    market: 'on-demand',
-    maxAttempts: 1,
-    ...over,
-  }
+  return testConfig({count: {min: 3, max: 3}, ...over})
 }
 
 interface Fake {

@@ -10,7 +10,6 @@ import {expect} from 'chai'
 import {useEc2ClassMock} from '../support/sdk-mock.js'
 
 import {SdkValidationPort} from '../../src/aws/validate.js'
-import type {ResolvedConfig} from '../../src/config/schema.js'
 import type {LaunchRequest} from '../../src/project/ports.js'
 import {
   type DryRunAnswer,
@@ -18,25 +17,9 @@ import {
   validateLaunch,
   type ValidationPort,
 } from '../../src/project/validate.js'
+import {testConfig} from '../support/fixtures.js'
 
-function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    project: 'p',
-    ami: 'ami-12345678',
-    instanceType: 't3.micro',
-    securityGroups: [],
-    subnets: [],
-    availabilityZones: [],
-    count: {min: 1, max: 1},
-    user: 'ec2-user',
-    wait: {timeout: 5, interval: 0.01},
-    tags: {},
-    imdsv2: true,
-    market: 'on-demand',
-    maxAttempts: 1,
-    ...over,
-  }
-}
+const config = testConfig
 
 /** An account in memory; counts calls per method. */
 function account(

@@ -1,0 +1,21 @@
+import type {ResolvedConfig} from '../../src/config/schema.js'
+
+/** A resolved config for unit tests: short waits, one attempt, no AWS specifics. */
+export function testConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
+  return {
+    project: 'p',
+    ami: 'ami-12345678',
+    instanceType: 't3.micro',
+    securityGroups: [],
+    subnets: [],
+    availabilityZones: [],
+    count: {min: 1, max: 1},
+    user: 'ec2-user',
+    wait: {timeout: 5, interval: 0.01},
+    tags: {},
+    imdsv2: true,
+    market: 'on-demand',
+    maxAttempts: 1,
+    ...over,
+  }
+}
