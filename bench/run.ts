@@ -614,7 +614,7 @@ async function economyBench(results: Results): Promise<void> {
         10,
         await cli(cwd, 'create', '--json'),
         {DescribeInstances: 1, RunInstances: 1},
-        'moto starts MinCount instances, never more: the first RunInstances gets 5 and each follow-up (MinCount 1) one more, 1 + (max - min) calls on moto; real EC2 starts up to MaxCount when it has the capacity',
+        'moto starts MinCount instances, never more: the first RunInstances gets 5 and one follow-up asks for the other 5 at once (2 calls on moto); real EC2 starts up to MaxCount in the first call when it has the capacity',
       ),
     )
     results.economy = rows
