@@ -47,7 +47,7 @@ describe('exec: host keys', () => {
     const k2 = blob()
     const k3 = blob()
     const salt = randomBytes(20)
-    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[10.1.1.1]:2200').digest('base64')}`
+    const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[198.51.100.1]:2200').digest('base64')}`
     const text = [
       '# comment',
       `plain.example,127.0.0.2 ssh-ed25519 ${k1.toString('base64')}`,
@@ -63,8 +63,8 @@ describe('exec: host keys', () => {
     expect(checkKnownHosts(e, '127.0.0.2', 2222, k3)).to.equal('mismatch')
     expect(checkKnownHosts(e, 'a.corp', 22, k3)).to.equal('match')
     expect(checkKnownHosts(e, 'bad.corp', 22, k3)).to.equal('unknown')
-    expect(checkKnownHosts(e, '10.1.1.1', 2200, k3)).to.equal('match')
-    expect(checkKnownHosts(e, '10.1.1.1', 22, k3)).to.equal('unknown')
+    expect(checkKnownHosts(e, '198.51.100.1', 2200, k3)).to.equal('match')
+    expect(checkKnownHosts(e, '198.51.100.1', 22, k3)).to.equal('unknown')
     expect(checkKnownHosts(e, 'plain.example', 22, k1)).to.equal('revoked')
   })
 
@@ -207,9 +207,9 @@ describe('exec: host keys', () => {
         },
         {Client: Never as never},
       )
-      const err = await c({...target(), host: '10.0.0.5'}).catch((e) => e)
+      const err = await c({...target(), host: '192.0.2.5'}).catch((e) => e)
       expect(dialled).to.equal(false)
-      expect(err.message).to.match(/refusing to dial 10\.0\.0\.5/)
+      expect(err.message).to.match(/refusing to dial 192\.0\.2\.5/)
     } finally {
       if (saved === undefined) delete process.env.WOLPHIN_LOOPBACK_ONLY
       else process.env.WOLPHIN_LOOPBACK_ONLY = saved

@@ -26,9 +26,9 @@ function instance(slot: number, tags: Record<string, string> = {}): Instance {
     slot,
     state: 'running',
     publicIp: `203.0.113.${slot}`,
-    privateIp: `10.0.0.${slot}`,
+    privateIp: `198.51.100.${slot}`,
     publicDns: null,
-    privateDns: `ip-10-0-0-${slot}.ec2.internal`,
+    privateDns: `ip-198-51-100-${slot}.ec2.internal`,
     imageId: null,
     instanceType: null,
     zone: null,
@@ -270,8 +270,8 @@ describe('exec: addresses', () => {
       return typeof t === 'string' ? t : `${t.host}:${t.port}`
     }
     expect(pick('public-ip')).to.equal('203.0.113.3:22')
-    expect(pick('private-ip')).to.equal('10.0.0.3:22')
-    expect(pick('private-dns')).to.equal('ip-10-0-0-3.ec2.internal:22')
+    expect(pick('private-ip')).to.equal('198.51.100.3:22')
+    expect(pick('private-dns')).to.equal('ip-198-51-100-3.ec2.internal:22')
     expect(pick('public-dns')).to.match(/no public DNS name/)
     expect(pick('tag:test.addr')).to.equal('127.0.0.9:2022')
     expect(pick('tag:missing')).to.match(/no tag missing/)
