@@ -32,6 +32,15 @@ export const globalFlags = {
   }),
 }
 
+/**
+ * For commands that span every project (ls, reap): no --project, nothing to confirm. A subset of
+ * the global flags; the cast only satisfies BaseCommand's static type.
+ */
+export const fleetBaseFlags = {
+  config: globalFlags.config,
+  profile: globalFlags.profile,
+} as unknown as typeof globalFlags
+
 export const selectionFlags = {
   instances: Flags.string({
     char: 'i',

@@ -17,6 +17,7 @@ import type {InstanceState} from '../project/types.js'
 import {PROJECT_PREFIX, Tag} from '../project/tags.js'
 import {PartialFailureError, type TargetFailure} from '../errors.js'
 import {mapAwsError} from './errors.js'
+import {pool} from '../util/async.js'
 
 // require(), not import: for a CommonJS module Node's ESM loader first scans the whole source for
 // its export names, here a 2 MB bundle (measured: ~40 ms of every command that talks to EC2).
@@ -107,14 +108,6 @@ function blamesInstances(e: unknown): boolean {
   return PER_INSTANCE_ERRORS.has(errorCode(e))
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) await fn(items[next++])
-  })
-  await Promise.all(workers)
-}
-
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))
 
 export interface PortOptions {
@@ -140,17 +133,14 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
     this.options = {...DEFAULT_PORT_OPTIONS, ...options}
   }
 
-  async describeProject(projectTag: string): Promise<RawInstance[]> {
+  /** Every instance matching `filter`, all pages of up to 1000. */
+  private async describeAll(filter: {Name: string; Values: string[]}): Promise<RawInstance[]> {
     const out: RawInstance[] = []
     let NextToken: string | undefined
     try {
       do {
         const r = await this.client.send(
-          new DescribeInstancesCommand({
-            Filters: [{Name: `tag:${Tag.Project}`, Values: [projectTag]}],
-            MaxResults: PAGE_SIZE,
-            NextToken,
-          }),
+          new DescribeInstancesCommand({Filters: [filter], MaxResults: PAGE_SIZE, NextToken}),
         )
         for (const res of r.Reservations ?? []) for (const i of res.Instances ?? []) out.push(toRaw(i))
         NextToken = r.NextToken || undefined
@@ -161,33 +151,17 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
     return out
   }
 
+  describeProject(projectTag: string): Promise<RawInstance[]> {
+    return this.describeAll({Name: `tag:${Tag.Project}`, Values: [projectTag]})
+  }
+
   /**
    * Every instance of every wolphin project in the region: server-side `tag-key=ProjectName`, then
    * the `wolphin.` prefix checked here (EC2 cannot filter on a tag value prefix). All pages.
    */
   async describeAllProjects(): Promise<RawInstance[]> {
-    const out: RawInstance[] = []
-    let NextToken: string | undefined
-    try {
-      do {
-        const r = await this.client.send(
-          new DescribeInstancesCommand({
-            Filters: [{Name: 'tag-key', Values: [Tag.Project]}],
-            MaxResults: PAGE_SIZE,
-            NextToken,
-          }),
-        )
-        for (const res of r.Reservations ?? [])
-          for (const i of res.Instances ?? []) {
-            const raw = toRaw(i)
-            if (raw.tags[Tag.Project]?.startsWith(PROJECT_PREFIX)) out.push(raw)
-          }
-        NextToken = r.NextToken || undefined
-      } while (NextToken)
-    } catch (e) {
-      throw mapAwsError(e, 'DescribeInstances')
-    }
-    return out
+    const all = await this.describeAll({Name: 'tag-key', Values: [Tag.Project]})
+    return all.filter((raw) => raw.tags[Tag.Project]?.startsWith(PROJECT_PREFIX))
   }
 
   async runInstances(req: LaunchRequest): Promise<RawInstance[]> {
@@ -250,7 +224,7 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
           if (!blamesInstances(e)) throw mapAwsError(e, action)
         }
       }
-      await mapLimit(part, PER_INSTANCE_CONCURRENCY, async (id) => {
+      await pool(part, PER_INSTANCE_CONCURRENCY, async (id) => {
         const reason = await this.single(id, action, send)
         if (reason !== null) failures.push({id, reason})
       })

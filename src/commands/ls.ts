@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, globalFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags} from '../base-command.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError} from '../errors.js'
 import {listProjects, type LsResult} from '../project/fleet.js'
@@ -14,12 +14,7 @@ export default class Ls extends BaseCommand {
     '<%= config.bin %> ls --region us-east-1 --region eu-west-1',
     '<%= config.bin %> ls --json | jq -r ".projects[] | select(.expired > 0) | .project"',
   ]
-  // Spans projects: no --project, nothing to confirm.
-  // (a subset of the global flags; the cast only satisfies BaseCommand's static type)
-  static baseFlags = {
-    config: globalFlags.config,
-    profile: globalFlags.profile,
-  } as unknown as typeof globalFlags
+  static baseFlags = fleetBaseFlags
   static flags = {
     region: Flags.string({
       summary: 'A region to list; repeatable (default: the config region, or AWS_REGION).',

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, globalFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError, UsageError} from '../errors.js'
@@ -15,12 +15,7 @@ export default class Reap extends BaseCommand {
     '<%= config.bin %> reap --action terminate --grace 15m',
     '<%= config.bin %> reap --dry-run --json',
   ]
-  // Spans projects: no --project, nothing to confirm.
-  // (a subset of the global flags; the cast only satisfies BaseCommand's static type)
-  static baseFlags = {
-    config: globalFlags.config,
-    profile: globalFlags.profile,
-  } as unknown as typeof globalFlags
+  static baseFlags = fleetBaseFlags
   static flags = {
     region: Flags.string({
       summary: 'A region to reap; repeatable (default: the config region, or AWS_REGION).',

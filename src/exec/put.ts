@@ -4,7 +4,7 @@ import path from 'node:path'
 import type {SFTPWrapper} from 'ssh2'
 
 import {UsageError} from '../errors.js'
-import {pool} from './pool.js'
+import {pool} from '../util/async.js'
 
 export interface LocalEntry {
   /** Path relative to the copied root ('' for a single file). */

@@ -1,5 +1,5 @@
 import {LineSplitter} from './lines.js'
-import {pool} from './pool.js'
+import {pool} from '../util/async.js'
 import {type Connector, describeConnectError, type SshSession, UnreachableError} from './ssh.js'
 import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
 

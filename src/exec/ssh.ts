@@ -7,7 +7,7 @@ import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {HostKeyError} from '../errors.js'
 import type {HostKeySubject, HostKeyVerifier} from './host-keys.js'
 import {isLoopback} from './address.js'
-import {sleep} from './pool.js'
+import {sleep} from '../util/async.js'
 import {loadSsh2} from './ssh2-module.js'
 import type {OutputStream, Target} from './types.js'
 

@@ -2,7 +2,7 @@
 import type {InvocationOutput, SsmPort} from '../aws/ssm.js'
 import {AwsError} from '../errors.js'
 import {LineSplitter} from './lines.js'
-import {pool, sleep} from './pool.js'
+import {pool, sleep} from '../util/async.js'
 import {emptyResult} from './ssh-runner.js'
 import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
 

@@ -15,6 +15,7 @@ import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
 import type {Ec2Port} from './ports.js'
 import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
+import {pool} from '../util/async.js'
 
 export interface ApplyContext {
   port: Ec2Port
@@ -121,14 +122,6 @@ export function launchToken(
     .update(JSON.stringify(attempt ? [project, slots, spec, state, attempt] : [project, slots, spec, state]))
     .digest('hex')
   return `wolphin-${h.slice(0, 48)}`
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) await fn(items[next++])
-  })
-  await Promise.all(workers)
 }
 
 export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
@@ -291,7 +284,7 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     const filled = new Set<number>()
     if (part.length > 1) {
       // Identity is already in the launch tags; this only writes each instance's readable Name.
-      await mapLimit(raws, 16, async (r) => {
+      await pool(raws, 16, async (r) => {
         const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
         if (slot === null) return
         filled.add(slot)

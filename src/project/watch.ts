@@ -4,6 +4,7 @@
  */
 import type {Selector} from '../selectors/index.js'
 import {type InstanceState, TRANSITIONAL_STATES} from './types.js'
+import {sleep as abortableSleep} from '../util/async.js'
 
 /** The part of an instance a transition is about. */
 export interface StateView {
@@ -72,20 +73,6 @@ export interface WatchResult<I extends StateView = StateView> {
   /** The watch ended because --timeout ran out. */
   timedOut: boolean
   observations: number
-}
-
-/** Sleeps, waking early (without error) when the signal aborts. */
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
 }
 
 /**

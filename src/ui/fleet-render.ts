@@ -2,27 +2,10 @@ import {formatDuration} from '../config/duration.js'
 import type {LsResult, ReapResult} from '../project/fleet.js'
 import {leaseText} from '../project/lease.js'
 import type {ExtendResult} from '../project/project.js'
-import {age} from './render.js'
+import {age, table} from './render.js'
 
 const dash = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === '' ? '-' : String(v)
-
-/** cli-table3 on a terminal, aligned plain text otherwise (CI logs). */
-export async function table(head: string[], rows: string[][], tty: boolean): Promise<string> {
-  if (!tty) {
-    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
-    const line = (r: string[]) =>
-      r
-        .map((v, c) => v.padEnd(widths[c]))
-        .join('  ')
-        .trimEnd()
-    return [line(head), ...rows.map(line)].join('\n') + '\n'
-  }
-  const {default: Table} = await import('cli-table3')
-  const t = new Table({head, style: {head: ['cyan']}})
-  t.push(...rows)
-  return t.toString() + '\n'
-}
 
 export function extendText(r: ExtendResult): string {
   if (r.emptySelection) return `no instance of project ${r.project} matches the selection; nothing done\n`

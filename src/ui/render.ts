@@ -47,7 +47,12 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     i.state === 'terminated' || i.state === 'shutting-down' ? dash(null) : leaseText(i.expiresAt, now),
     (i.outdated ? 'outdated' : 'current') + (i.replaced ? ', replaced' : ''),
   ])
-  if (!opts.tty) {
+  return table(head, rows, opts.tty)
+}
+
+/** cli-table3 on a terminal, aligned plain text otherwise (no box drawing in CI logs). */
+export async function table(head: string[], rows: string[][], tty: boolean): Promise<string> {
+  if (!tty) {
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
     const line = (r: string[]) =>
       r

@@ -4,7 +4,7 @@ import {expect} from 'chai'
 
 import {parseHostPort, resolveTarget} from '../../src/exec/address.js'
 import {LineSplitter} from '../../src/exec/lines.js'
-import {pool} from '../../src/exec/pool.js'
+import {pool} from '../../src/util/async.js'
 import type {Connector, SshSession} from '../../src/exec/ssh.js'
 import {UnreachableError} from '../../src/exec/ssh.js'
 import {runSsh} from '../../src/exec/ssh-runner.js'
