@@ -93,13 +93,10 @@ export function renderDoc(r: Results, table: string): string {
     "Every call wolphin makes, counted at a proxy in front of moto that reads the EC2 Action from each request body. The minimum is what the operation cannot do without: one DescribeInstances page per 1000 instances to observe, and one batched call per action. DescribeInstances calls beyond the observation are the waiter's polls (one call per poll for the whole batch, `wait.interval` 0.2 s here). A row is ok when nothing but waiter polls exceeds its minimum. The same counts are asserted exactly by test/integration/api-calls.test.ts in the normal test suite.",
   )
   p()
-  const tagRows = r.economyGrowth.filter((g) => g.action === 'CreateTags' && g.operation.startsWith('create'))
-  if (tagRows.length) {
-    p(
-      '**Known per-instance calls: naming after a multi-instance launch.** One RunInstances launches all N instances with identical TagSpecifications (ProjectName, owner, spec and `wolphin:slots`, the slot list that each instance\'s AmiLaunchIndex indexes into), so every instance is identified and slotted from the moment it exists. The readable `Name` and `wolphin:slot` tags differ per instance, and EC2\'s CreateTags writes the same tags to all the resources of one call, so src/project/apply.ts writes them with one CreateTags per instance: N calls for a launch of N. `revert --strategy batch` launches its replacements the same way and names them the same way. These are the counts in the table that grow with N. See "Proposals" below.',
-    )
-    p()
-  }
+  p(
+    "**Names cost nothing by default.** One RunInstances launches all N instances with identical TagSpecifications: ProjectName, owner, spec, lease, `wolphin:slots` (the slots of the launch as ranges, which each instance's AMI launch index indexes into) and a `Name` of `wolphin.<project>` that the instances of that launch share; a launch of one instance carries its own `wolphin.<project>.<n>`. Every instance is complete from the moment it exists, and `status`, `--json`, `exec` prefixes and `--tag Name=wolphin.<p>.<n>` use the logical name derived from the slot. EC2 has no call that writes a different tag value to each of several resources, so per-slot `Name` tags after a multi-instance launch would cost one CreateTags per instance: that is the opt-in `nameTags: per-instance`, measured in its own row above and kept out of the growth table.",
+  )
+  p()
   p('## Where the time goes')
   p()
   p(
@@ -192,16 +189,7 @@ export function renderDoc(r: Results, table: string): string {
   p('## Proposals')
   p()
   p(
-    '- Per-instance naming calls: EC2 has no call that writes a different tag value to each of several resources, so distinct `Name` tags after one multi-instance launch cost one CreateTags each. The identity is already complete without them (`wolphin:slots` + AmiLaunchIndex, read by src/project/observe.ts `resolveSlot`, and status derives the name from the slot). Options, for the lead and the apply.ts owner: (a) make the readable Name optional for large launches (e.g. `names: eager | lazy`), writing Names with one CreateTags per instance only when asked; (b) keep launches of one instance (where the Name goes into TagSpecifications) per slot when N is small, and batch only above a threshold; (c) leave as is and document it (this table does). Every one keeps ProjectName-based membership intact.',
-  )
-  p(
-    '- count.min < count.max: after a launch that got fewer than MaxCount, apply.ts asks again with MinCount 1, one round per missing instance at worst (moto always starts MinCount, so {min: 5, max: 10} took 6 RunInstances here; real EC2 starts up to MaxCount when it has capacity, so usually 1). Asking for the whole remainder in the follow-up (MinCount = MaxCount = missing) would bound it to 2 calls; the cost is that a partial remainder is no longer taken when capacity is short.',
-  )
-  p(
     "- status latency: bundle bin/run.js with its dependencies (esbuild) into one file, and/or give status a lean DescribeInstances path (SigV4 signing plus a streaming XML reader, in src/aws) that skips the SDK's deserializer; both are bigger changes than this issue allowed.",
-  )
-  p(
-    '- `wolphin:slots` is a comma-separated list; EC2 limits a tag value to 256 characters, so a launch into slots 1..89 or more (a value of 3n-10 characters for slots 1..n) would be refused by real EC2 (moto does not check the length). Writing runs as ranges (`1-100`) keeps it short for the usual contiguous slots.',
   )
   p()
   return lines.join('\n') + '\n'

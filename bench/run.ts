@@ -613,13 +613,35 @@ async function economyBench(results: Results): Promise<void> {
         'create, count {min: 5, max: 10}',
         10,
         await cli(cwd, 'create', '--json'),
-        {DescribeInstances: 1, RunInstances: 1},
-        'moto starts MinCount instances, never more: the first RunInstances gets 5 and one follow-up asks for the other 5 at once (2 calls on moto); real EC2 starts up to MaxCount in the first call when it has the capacity',
+        // On an endpoint that starts only MinCount, reaching max takes the launch and one follow-up
+        // for the rest; real EC2 starts up to MaxCount in the first call when it has the capacity.
+        {DescribeInstances: 1, RunInstances: 2},
+        'moto starts MinCount instances, never more: the first RunInstances gets 5, one follow-up asks for the other 5 at once; on real EC2 with capacity the first call starts all 10',
+      ),
+    )
+    // The opt-in per-instance Names: distinct tag values need one CreateTags each (no EC2 call
+    // writes a different value to each of several resources), so this row's minimum has N of them.
+    const named = path.join(dir, 'econamed')
+    await mkdir(named, {recursive: true})
+    const namedN = Math.max(...ECO_NS)
+    await writeFile(
+      path.join(named, 'wolphin.yaml'),
+      `project: econamed\nami: ${TEST_AMI}\ncount: ${namedN}\nnameTags: per-instance\nwait: {interval: 0.2, timeout: 120}\n`,
+    )
+    add(
+      economyRow(
+        'create (from empty), nameTags: per-instance',
+        namedN,
+        await cli(named, 'create', '--json'),
+        {DescribeInstances: 1, RunInstances: 1, CreateTags: namedN},
+        'opt-in, not the default: the N CreateTags are the per-slot Names the setting asks for',
       ),
     )
     results.economy = rows
-    // Growth with N: every non-Describe call count per operation across the Ns.
-    const ops = [...new Set(rows.filter((r) => ECO_NS.includes(r.n)).map((r) => r.operation))]
+    // Growth with N: every non-Describe call count per operation measured at every N.
+    const ops = [...new Set(rows.map((r) => r.operation))].filter((op) =>
+      ECO_NS.every((n) => rows.some((r) => r.operation === op && r.n === n)),
+    )
     for (const op of ops) {
       const byOp = rows.filter((r) => r.operation === op && ECO_NS.includes(r.n))
       const actions = new Set(byOp.flatMap((r) => Object.keys(r.calls)))

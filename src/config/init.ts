@@ -77,7 +77,7 @@ export function starterConfig(a: InitAnswers): string {
       'project',
       q(a.project),
       'loadgen',
-      'Instances are tagged ProjectName=wolphin.<project> and Name=wolphin.<project>.<slot>.',
+      'Instances are tagged ProjectName=wolphin.<project>; each has a slot, shown as wolphin.<project>.<slot>.',
     ),
     line('email', a.email && q(a.email), 'you@example.com', 'Owner, stored in the OwnerEmail tag.'),
     line(
@@ -108,6 +108,7 @@ export function starterConfig(a: InitAnswers): string {
       : '# ssh:\n#   key: ~/.ssh/my-key.pem   # without it: ssh-agent\n#   address: public-ip     # or private-ip, public-dns, private-dns, tag:KEY\n',
     '# Stop forgotten fleets from running up a bill: instances carry an expiry (see `wolphin reap`).\n# lease: 8h\n',
     '# Extra tags on every instance.\n# tags:\n#   team: perf\n',
+    '# The instances of one launch share Name=wolphin.<project> (no extra API calls). per-instance also\n# writes each one its own Name=wolphin.<project>.<slot>, at one CreateTags call per instance.\n# nameTags: launch\n',
   ].join('\n')
 }
 

@@ -263,5 +263,6 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
     market: c.market ?? DEFAULTS.market,
     maxPrice: c.maxPrice !== undefined ? String(c.maxPrice) : undefined,
     maxAttempts: c.maxAttempts ?? DEFAULTS.maxAttempts,
+    nameTags: c.nameTags ?? DEFAULTS.nameTags,
   }
 }

@@ -13,6 +13,7 @@ export const DEFAULTS = {
   imdsv2: true,
   market: 'on-demand',
   maxAttempts: 8,
+  nameTags: 'launch',
 } as const
 
 const duration = z
@@ -106,6 +107,7 @@ export const fileSchema = z.strictObject({
   market: z.enum(['on-demand', 'spot', 'spot-then-on-demand']).optional(),
   maxPrice: z.union([z.string().regex(/^\d+(\.\d+)?$/), z.number().positive()]).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
+  nameTags: z.enum(['launch', 'per-instance']).optional(),
 })
 export type ConfigFile = z.input<typeof fileSchema>
 
@@ -143,4 +145,10 @@ export interface ResolvedConfig {
   market: 'on-demand' | 'spot' | 'spot-then-on-demand'
   maxPrice?: string
   maxAttempts: number
+  /**
+   * How the EC2 `Name` tag is written. `launch`: only in RunInstances (a one-instance launch gets
+   * `wolphin.<p>.<n>`, the instances of a multi-instance launch share `wolphin.<p>`), no extra
+   * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
+   */
+  nameTags: 'launch' | 'per-instance'
 }

@@ -97,6 +97,8 @@ export function launchTags(
     tags[Tag.Slot] = String(slots[0])
   } else {
     // One RunInstances call tags every instance alike; the AMI launch index picks each one's slot.
+    // The Name they share says whose they are; per-slot Names would take a call per instance.
+    tags[Tag.Name] = projectTagValue(config.project)
     tags[Tag.Slots] = encodeSlots(slots)
   }
   return tags
@@ -281,25 +283,29 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
       break
     }
     if (raws.length === 0) break
-    const filled = new Set<number>()
-    if (part.length > 1) {
-      // Identity is already in the launch tags; this only writes each instance's readable Name.
-      await pool(raws, 16, async (r) => {
-        const slot = resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project)
-        if (slot === null) return
-        filled.add(slot)
+    // Each instance's slot: the only one of a one-instance launch, else wolphin:slots indexed by
+    // its AMI launch index.
+    const launched = raws.flatMap((r) => {
+      const slot = part.length > 1 ? resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project) : part[0]
+      return slot === null ? [] : [{id: r.id, slot}]
+    })
+    // Identity (slots included) came with the launch. `nameTags: per-instance` also writes each
+    // instance's own Name: one CreateTags per instance, the only per-instance calls wolphin makes.
+    if (part.length > 1 && c.nameTags === 'per-instance') {
+      await pool(launched, 16, async ({id, slot}) => {
         try {
-          await ctx.port.createTags([r.id], {
+          await ctx.port.createTags([id], {
             [Tag.Name]: instanceName(c.project, slot),
             [Tag.Slot]: String(slot),
           })
         } catch (e) {
           // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
           // and the next create writes it.
-          ctx.onEvent({type: 'warn', message: `could not name ${r.id}: ${(e as Error).message}`})
+          ctx.onEvent({type: 'warn', message: `could not name ${id}: ${(e as Error).message}`})
         }
       })
-    } else filled.add(part[0])
+    }
+    const filled = new Set(launched.map((l) => l.slot))
     out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))
     slots = slots.filter((s) => !filled.has(s))
     followUp = raws.length < part.length

@@ -37,6 +37,15 @@ export function resolveSlot(raw: RawInstance, project: string): number | null {
   return null
 }
 
+/**
+ * The instance's logical name, `wolphin.<p>.<slot>`, whatever its Name tag says: the instances of a
+ * multi-instance launch share one Name tag (apply.ts launchTags). The Name tag when it has no slot.
+ */
+export function logicalName(raw: RawInstance, project: string): string | null {
+  const slot = resolveSlot(raw, project)
+  return slot !== null ? instanceName(project, slot) : (raw.tags[Tag.Name] ?? null)
+}
+
 /** True only when the instance's ProjectName tag is exactly ours (EC2's filter is not trusted alone). */
 export function isMember(raw: Pick<RawInstance, 'tags'>, project: string): boolean {
   return raw.tags[Tag.Project] === projectTagValue(project)
@@ -47,7 +56,7 @@ export function toInstance(raw: RawInstance, project: string, currentSpec: strin
   const spec = raw.tags[Tag.Spec]
   return {
     id: raw.id,
-    name: raw.tags[Tag.Name] ?? (slot !== null ? instanceName(project, slot) : null),
+    name: logicalName(raw, project),
     slot,
     state: raw.state,
     publicIp: raw.publicIp,

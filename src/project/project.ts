@@ -275,11 +275,14 @@ export class Project {
   }
 
   /**
-   * Members whose Name or wolphin:slot tag is missing or wrong get it back: an interrupted
-   * multi-instance launch (its slots came with wolphin:slots), or the survivor of a duplicate
-   * launch whose answer was lost. One CreateTags per such instance; none when all is well.
+   * With `nameTags: per-instance`, members whose Name or wolphin:slot tag is missing or wrong get it
+   * back: an interrupted multi-instance launch (its slots came with wolphin:slots), the survivor of
+   * a duplicate launch whose answer was lost, or a fleet launched before the setting. One
+   * CreateTags per such instance; none when all is well. With `launch` (the default) identity is
+   * complete from the launch and nothing is written.
    */
   private async repairNames(raw: RawInstance[], result: OperationResult): Promise<void> {
+    if (this.config.nameTags !== 'per-instance') return
     const gone = new Set(result.instances.filter((i) => !isHealthy(i)).map((i) => i.id))
     const todo = raw.flatMap((r) => {
       if (!isHealthy(r) || gone.has(r.id)) return []

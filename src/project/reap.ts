@@ -3,7 +3,7 @@
  * per project. Pure: no SDK, no clock (`now` is passed in).
  */
 import {leaseState, parseExpiry} from './lease.js'
-import type {RawInstance} from './observe.js'
+import {logicalName, type RawInstance} from './observe.js'
 import {PROJECT_PREFIX, Tag} from './tags.js'
 import type {InstanceState} from './types.js'
 
@@ -66,13 +66,15 @@ export function planReap(
     p.owner ??= raw.tags[Tag.Owner] ?? null
     return p
   }
-  const sorted = [...raws].sort((a, b) => (a.tags[Tag.Name] ?? a.id).localeCompare(b.tags[Tag.Name] ?? b.id))
-  for (const raw of sorted) {
+  const named = raws.map((raw) => {
     const project = projectOf(raw)
+    return {raw, project, name: project !== null ? logicalName(raw, project) : null}
+  })
+  const sorted = named.sort((a, b) => (a.name ?? a.raw.id).localeCompare(b.name ?? b.raw.id))
+  for (const {raw, project, name} of sorted) {
     const expiresAt = raw.tags[Tag.ExpiresAt]
     if (project === null || expiresAt === undefined) continue
     if (!['pending', 'running', 'stopping', 'stopped'].includes(raw.state)) continue
-    const name = raw.tags[Tag.Name] ?? null
     if (parseExpiry(expiresAt) === null) {
       planFor(project, raw).skipped.push({
         id: raw.id,

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {SelectorError} from '../errors.js'
+import {Tag} from '../project/tags.js'
 import type {Instance, InstanceState} from '../project/types.js'
 
 /** Narrows an operation to some of a project's instances. It never widens. */
@@ -95,7 +96,9 @@ export class TagSelector implements Selector {
     this.description = `tag ${key}=${value}`
   }
   select(instances: Instance[]) {
-    return instances.filter((i) => i.tags[this.key] === this.value)
+    // `Name=wolphin.<p>.<n>` also finds slot n among instances that share their launch's Name tag.
+    const logical = this.key === Tag.Name
+    return instances.filter((i) => i.tags[this.key] === this.value || (logical && i.name === this.value))
   }
 }
 

@@ -68,15 +68,10 @@ describe('integration: API calls per operation, counted at the endpoint', functi
         cwd = await project(`calls${n}`, String(n))
       })
 
-      it(`create of ${n} from empty: one RunInstances; Names cost one CreateTags per instance`, async () => {
-        // One RunInstances tags all N alike (wolphin:slots + AmiLaunchIndex identify each one); the
-        // readable Name/wolphin:slot differ per instance, and CreateTags writes the same tags to every
-        // resource of a call, so they take N calls (see docs/benchmarks.md, "Proposals").
-        expect(await calls(cwd, 'create', '--json')).to.deep.equal({
-          DescribeInstances: 2,
-          RunInstances: 1,
-          CreateTags: n,
-        })
+      it(`create of ${n} from empty: one RunInstances carrying every tag, one waiter poll, nothing per instance`, async () => {
+        // One RunInstances tags all N alike (wolphin:slots + AmiLaunchIndex identify each one).
+        expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 1})
+        expect(connections).to.equal(1)
       })
 
       it('create again: converged, one DescribeInstances and nothing else', async () => {
@@ -96,6 +91,15 @@ describe('integration: API calls per operation, counted at the endpoint', functi
         expect(await calls(cwd, 'start', '--json')).to.deep.equal({DescribeInstances: 2, StartInstances: 1})
       })
 
+      it(`revert --strategy batch of ${n}: one mark, one TerminateInstances, one RunInstances, two waits`, async () => {
+        expect(await calls(cwd, 'revert', '--strategy', 'batch', '--yes', '--json')).to.deep.equal({
+          DescribeInstances: 3,
+          CreateTags: 1,
+          TerminateInstances: 1,
+          RunInstances: 1,
+        })
+      })
+
       it(`terminate of ${n}: one TerminateInstances for all, one waiter poll`, async () => {
         expect(await calls(cwd, 'terminate', '--yes', '--json')).to.deep.equal({
           DescribeInstances: 2,
@@ -108,12 +112,20 @@ describe('integration: API calls per operation, counted at the endpoint', functi
   it('create with count {min: 2, max: 4}: moto starts MinCount, so the rest is asked for again', async () => {
     const cwd = await project('callsminmax', '{min: 2, max: 4}')
     // moto starts MinCount instances, never more (real EC2 starts up to MaxCount when it has the
-    // capacity). 1st RunInstances (Min 2, Max 4) -> 2, named by 2 CreateTags; the follow-up asks
-    // for the rest at once (Min 2, Max 2) -> 2, named by 2 CreateTags. Never one launch per instance.
+    // capacity). 1st RunInstances (Min 2, Max 4) -> 2; the follow-up asks for the rest at once
+    // (Min 2, Max 2) -> 2. Never one launch per instance.
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 2})
+  })
+
+  it('nameTags: per-instance: a launch of 3 also writes each Name, one CreateTags per instance', async () => {
+    const cwd = await project('callsnamed', '3')
+    await writeFile(path.join(cwd, 'wolphin.yaml'), `nameTags: per-instance\n`, {flag: 'a'})
     expect(await calls(cwd, 'create', '--json')).to.deep.equal({
       DescribeInstances: 2,
-      RunInstances: 2,
-      CreateTags: 4,
+      RunInstances: 1,
+      CreateTags: 3,
     })
+    // Converged and named: nothing to repair on the next run.
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 1})
   })
 })

@@ -14,7 +14,7 @@ import {TerminateInstancesCommand} from '@aws-sdk/client-ec2'
 import {expect} from 'chai'
 
 import {BIN, runCli} from '../support/cli.js'
-import {describeAll, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
+import {describeAll, hasProjectName, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
 import {type FaultProxy, seededRandom, startFaultProxy} from '../support/fault-proxy.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 
@@ -86,9 +86,9 @@ describe('integration: crash safety and concurrency', function () {
     const all = await describeAll(testClient(moto().endpoint))
     expect(all.filter((i) => Object.keys(i.tags).length === 0 || !i.tags.ProjectName)).to.deep.equal([])
     const mine = live(all.filter((i) => i.tags.ProjectName === `wolphin.${project}`))
-    expect(mine.map((i) => Number(i.tags['wolphin:slot'])).sort()).to.deep.equal([1, 2, 3])
+    expect(mine.map((i) => i.slot).sort()).to.deep.equal([1, 2, 3])
     for (const i of mine) {
-      expect(i.tags.Name).to.equal(`wolphin.${project}.${i.tags['wolphin:slot']}`)
+      expect(hasProjectName(i, project), `${i.id} Name ${i.tags.Name}`).to.equal(true)
       expect(i.state).to.equal(state)
     }
     return mine

@@ -15,7 +15,7 @@ import {expect} from 'chai'
 import {parse} from 'yaml'
 
 import {runCli} from '../support/cli.js'
-import {describeAll, type Seen, TEST_AMI, testClient} from '../support/ec2.js'
+import {describeAll, hasProjectName, type Seen, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, ROOT, useMoto} from '../support/moto.js'
 import {useSshLab} from '../support/sshd.js'
 
@@ -60,7 +60,7 @@ describe('integration: examples/ against moto', function () {
   const live = async (project: string): Promise<Seen[]> =>
     (await describeAll(testClient(moto().endpoint)))
       .filter((i) => i.tags.ProjectName === `wolphin.${project}` && i.state !== 'terminated')
-      .sort((a, b) => Number(a.tags['wolphin:slot']) - Number(b.tags['wolphin:slot']))
+      .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0))
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-examples-'))
@@ -108,10 +108,9 @@ describe('integration: examples/ against moto', function () {
     expect(r.code, r.stdout + r.stderr).to.equal(0)
     r = await cli('create', '--json')
     expect(r.code, r.stderr).to.equal(0)
-    expect((await live('minimal')).map((i) => i.tags.Name)).to.deep.equal([
-      'wolphin.minimal.1',
-      'wolphin.minimal.2',
-    ])
+    const minimal = await live('minimal')
+    expect(minimal.map((i) => i.slot)).to.deep.equal([1, 2])
+    for (const i of minimal) expect(hasProjectName(i, 'minimal'), `Name ${i.tags.Name}`).to.equal(true)
     r = await cli('terminate', '--yes')
     expect(r.code, r.stderr).to.equal(0)
     expect(await live('minimal')).to.deep.equal([])
@@ -183,7 +182,7 @@ describe('integration: examples/ against moto', function () {
       expect(r.json().instances.map((i: {slot: number}) => i.slot)).to.deep.equal([1, 3])
       r = await cli('stop', '--selector', selector, '--json')
       expect(r.code, r.stderr).to.equal(0)
-      expect((await live(project)).map((i) => [i.tags['wolphin:slot'], i.state])).to.deep.equal([
+      expect((await live(project)).map((i) => [String(i.slot), i.state])).to.deep.equal([
         ['1', 'stopped'],
         ['2', 'running'],
         ['3', 'stopped'],

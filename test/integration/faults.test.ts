@@ -19,7 +19,7 @@ import {
 import {expect} from 'chai'
 
 import {runCli} from '../support/cli.js'
-import {describeAll, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
+import {describeAll, hasProjectName, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
 import {FAULT_KINDS, type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {motoEnv, ROOT, useMoto} from '../support/moto.js'
 
@@ -154,7 +154,7 @@ describe('integration: faults (30% of EC2 calls fail, seeded)', function () {
       Object.fromEntries(
         (await describeAll(testClient(moto().endpoint)))
           .filter((i) => i.tags.ProjectName === `wolphin.${project}` && i.state !== 'terminated')
-          .map((i) => [i.tags['wolphin:slot'], i.state]),
+          .map((i) => [String(i.slot), i.state]),
       )
 
     it('stop: the others stop, exit 3 names the instance and why', async () => {
@@ -198,16 +198,17 @@ describe('integration: faults (30% of EC2 calls fail, seeded)', function () {
         const all = await describeAll(testClient(moto().endpoint))
         const untagged = all.filter((i) => !i.tags.ProjectName)
         const members = live(await mine())
-        const slots = members.map((i) => Number(i.tags['wolphin:slot'] ?? NaN)).sort((a, b) => a - b)
+        const slots = members.map((i) => i.slot ?? NaN).sort((a, b) => a - b)
         const wrong =
           untagged.length +
           Math.abs(members.length - n) +
           slots.filter((s, k) => s !== k + 1).length +
-          members.filter((i) => i.tags.Name !== `wolphin.${project}.${i.tags['wolphin:slot']}`).length
+          members.filter((i) => !hasProjectName(i, project)).length
         faultTotals.wrong += wrong
         expect(untagged, 'untagged instances').to.deep.equal([])
         expect(slots, 'live slots').to.deep.equal(Array.from({length: n}, (_, k) => k + 1))
-        for (const i of members) expect(i.tags.Name).to.equal(`wolphin.${project}.${i.tags['wolphin:slot']}`)
+        for (const i of members)
+          expect(hasProjectName(i, project), `${i.id} Name ${i.tags.Name}`).to.equal(true)
         return members
       }
 
@@ -247,7 +248,7 @@ describe('integration: faults (30% of EC2 calls fail, seeded)', function () {
         it('stop -i 2 then create restart it', async () => {
           let r = await cli('stop', '-i', '2', '--json')
           expect(r.code, r.stderr).to.equal(0)
-          expect(live(await mine()).find((i) => i.tags['wolphin:slot'] === '2')?.state).to.equal('stopped')
+          expect(live(await mine()).find((i) => i.slot === 2)?.state).to.equal('stopped')
           r = await cli('create', '--json')
           expect(r.code, r.stderr).to.equal(0)
           const members = await expectExactly(COUNT)
@@ -257,14 +258,14 @@ describe('integration: faults (30% of EC2 calls fail, seeded)', function () {
       if (HAS_REVERT) {
         it('revert -i 2 --strategy rolling replaces slot 2 only', async () => {
           const before = live(await mine())
-          const old2 = before.find((i) => i.tags['wolphin:slot'] === '2')!.id
+          const old2 = before.find((i) => i.slot === 2)!.id
           const r = await cli('revert', '-i', '2', '--strategy', 'rolling', '--yes', '--json')
           expect(r.code, r.stderr).to.equal(0)
           const members = await expectExactly(COUNT)
-          const now2 = members.find((i) => i.tags['wolphin:slot'] === '2')!.id
+          const now2 = members.find((i) => i.slot === 2)!.id
           expect(now2).to.not.equal(old2)
-          expect(members.filter((i) => i.tags['wolphin:slot'] !== '2').map((i) => i.id)).to.have.members(
-            before.filter((i) => i.tags['wolphin:slot'] !== '2').map((i) => i.id),
+          expect(members.filter((i) => i.slot !== 2).map((i) => i.id)).to.have.members(
+            before.filter((i) => i.slot !== 2).map((i) => i.id),
           )
         })
       }

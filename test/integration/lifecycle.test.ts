@@ -1,11 +1,11 @@
-import {mkdtemp, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
 import {runCli} from '../support/cli.js'
-import {describeAll, seedNeighbours, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
+import {describeAll, hasProjectName, seedNeighbours, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 
 describe('integration: lifecycle against moto', function () {
@@ -53,9 +53,11 @@ describe('integration: lifecycle against moto', function () {
       (i) => i.tags.ProjectName === 'wolphin.life',
     )
     expect(raw).to.have.length(3)
+    expect(raw.map((i) => i.slot).sort()).to.deep.equal([1, 2, 3])
     for (const i of raw) {
       expect(i.tags.OwnerEmail).to.equal('ops@example.com')
-      expect(i.tags['wolphin:slot']).to.equal(i.tags.Name.split('.').pop())
+      // Each one's slot is in its launch tags; the instances of one launch share `Name=wolphin.life`.
+      expect(hasProjectName(i, project), `Name ${i.tags.Name}`).to.equal(true)
       expect(i.tags['wolphin:spec']).to.match(/^[0-9a-f]{12}$/)
     }
   })
@@ -136,6 +138,35 @@ describe('integration: lifecycle against moto', function () {
     r = await cli('terminate', '--yes', '--json')
     expect(r.code, r.stderr).to.equal(0)
     expect(live(await status())).to.deep.equal([])
+  })
+
+  it('nameTags: per-instance: count {min: 2, max: 3} leaves 3 instances tagged Name=wolphin.<p>.1..3', async () => {
+    const named = path.join(dir, 'named')
+    await mkdir(named)
+    await writeFile(
+      path.join(named, 'wolphin.yaml'),
+      `project: named\nami: ${TEST_AMI}\ncount: {min: 2, max: 3}\nnameTags: per-instance\nwait: {interval: 0.2, timeout: 30}\n`,
+    )
+    const run = (...args: string[]) => runCli(args, {cwd: named, env})
+    const tags = async () =>
+      (await describeAll(testClient(moto().endpoint)))
+        .filter((i) => i.tags.ProjectName === 'wolphin.named' && i.state === 'running')
+        .map((i) => [i.tags.Name, i.tags['wolphin:slot']])
+        .sort()
+    let r = await run('create', '--json')
+    expect(r.code, r.stderr).to.equal(0)
+    const once = await tags()
+    expect(once).to.deep.equal([
+      ['wolphin.named.1', '1'],
+      ['wolphin.named.2', '2'],
+      ['wolphin.named.3', '3'],
+    ])
+    r = await run('create', '--json')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.json().plan.actions.filter((a: {kind: string}) => a.kind !== 'wait')).to.deep.equal([])
+    expect(await tags()).to.deep.equal(once)
+    r = await run('terminate', '--yes')
+    expect(r.code, r.stderr).to.equal(0)
   })
 
   it('left every neighbour exactly as it was', async () => {

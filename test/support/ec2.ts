@@ -12,6 +12,30 @@ export interface Seen {
   state: string
   tags: Record<string, string>
   launchTime?: string
+  /**
+   * The slot as the tag schema defines it, decoded here independently of wolphin's code: the
+   * `wolphin:slot` tag, else the `wolphin:slots` list ("1-3,5") indexed by the AMI launch index.
+   */
+  slot: number | null
+}
+
+function slotFromTags(tags: Record<string, string>, launchIndex: number | undefined): number | null {
+  if (tags['wolphin:slot'] !== undefined) return Number(tags['wolphin:slot'])
+  if (tags['wolphin:slots'] === undefined || launchIndex === undefined) return null
+  const list = tags['wolphin:slots'].split(',').flatMap((part) => {
+    const [a, b = a] = part.split('-').map(Number)
+    return Array.from({length: b - a + 1}, (_, k) => a + k)
+  })
+  return list[launchIndex] ?? null
+}
+
+/**
+ * The Name tag an instance of `project` may carry: its own `wolphin.<p>.<slot>`, or `wolphin.<p>`,
+ * shared by the instances of one multi-instance launch (the default `nameTags: launch`).
+ */
+export function hasProjectName(i: Seen, project: string): boolean {
+  const shared = i.tags['wolphin:slot'] === undefined && i.tags['wolphin:slots'] !== undefined
+  return i.tags.Name === `wolphin.${project}.${i.slot}` || (shared && i.tags.Name === `wolphin.${project}`)
 }
 
 export async function describeAll(client: EC2Client): Promise<Seen[]> {
@@ -26,6 +50,10 @@ export async function describeAll(client: EC2Client): Promise<Seen[]> {
           state: i.State!.Name!,
           tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
           launchTime: i.LaunchTime?.toISOString(),
+          slot: slotFromTags(
+            Object.fromEntries((i.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+            i.AmiLaunchIndex,
+          ),
         })
     NextToken = r.NextToken
   } while (NextToken)

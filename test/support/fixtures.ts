@@ -16,6 +16,7 @@ export function testConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     imdsv2: true,
     market: 'on-demand',
     maxAttempts: 1,
+    nameTags: 'launch',
     ...over,
   }
 }

@@ -125,8 +125,8 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
     expect(ec2.commandCalls(RunInstancesCommand)[0].args[0].input.MetadataOptions).to.equal(undefined)
   })
 
-  it('create of three: one RunInstances, slots from the AMI launch index', async () => {
-    const slotsTags = {ProjectName: 'wolphin.p', 'wolphin:slots': '1,2,3'}
+  const launchOfThree = () => {
+    const slotsTags = {ProjectName: 'wolphin.p', Name: 'wolphin.p', 'wolphin:slots': '1-3'}
     ec2.on(DescribeInstancesCommand).resolves({Reservations: []})
     ec2.on(RunInstancesCommand).resolves({
       Instances: [
@@ -136,14 +136,30 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
       ],
     })
     ec2.on(CreateTagsCommand).resolves({})
+  }
+
+  it('create of three: one RunInstances carrying every tag, slots from the AMI launch index, no other call', async () => {
+    launchOfThree()
     const r = await project({count: {min: 3, max: 3}}).create({wait: false})
     expect(ec2.commandCalls(RunInstancesCommand)).to.have.length(1)
-    expect(ec2.commandCalls(RunInstancesCommand)[0].args[0].input).to.deep.include({MinCount: 3, MaxCount: 3})
-    expect(r.instances.map((i) => [i.id, i.slot])).to.deep.equal([
-      ['i-a', 1],
-      ['i-b', 2],
-      ['i-c', 3],
+    const input = ec2.commandCalls(RunInstancesCommand)[0].args[0].input
+    expect(input).to.deep.include({MinCount: 3, MaxCount: 3})
+    const tags = Object.fromEntries(input.TagSpecifications![0].Tags!.map((t) => [t.Key, t.Value]))
+    expect(tags).to.include({ProjectName: 'wolphin.p', Name: 'wolphin.p', 'wolphin:slots': '1-3'})
+    expect(tags).to.not.have.property('wolphin:slot')
+    expect(r.instances.map((i) => [i.id, i.slot, i.name])).to.deep.equal([
+      ['i-a', 1, 'wolphin.p.1'],
+      ['i-b', 2, 'wolphin.p.2'],
+      ['i-c', 3, 'wolphin.p.3'],
     ])
+    expect(ec2.commandCalls(CreateTagsCommand)).to.have.length(0)
+  })
+
+  it('nameTags: per-instance also writes each Name and wolphin:slot, one CreateTags per instance', async () => {
+    launchOfThree()
+    await project({count: {min: 3, max: 3}, nameTags: 'per-instance'}).create({wait: false})
+    expect(ec2.commandCalls(RunInstancesCommand)).to.have.length(1)
+    expect(ec2.commandCalls(CreateTagsCommand)).to.have.length(3)
     const names = ec2
       .commandCalls(CreateTagsCommand)
       .map((c) => [c.args[0].input.Resources, c.args[0].input.Tags])

@@ -187,21 +187,44 @@ describe('unit: revert through the SDK port (aws-sdk-client-mock)', () => {
     ])
   })
 
-  it('batch: one CreateTags, one TerminateInstances, one RunInstances for all slots, Names written per slot', async () => {
+  it('batch: one CreateTags, one TerminateInstances, one RunInstances for all slots, nothing per instance', async () => {
     fake = fakeEc2(client, three())
-    await project().revert(null, {strategy: 'batch'})
+    const r = await project().revert(null, {strategy: 'batch'})
     expect(callNames().filter((c) => c !== 'DescribeInstances')).to.deep.equal([
       'CreateTags',
       'TerminateInstances',
       'RunInstances',
-      // A multi-slot launch names each instance after the fact (slot from AmiLaunchIndex).
+    ])
+    const live = fake.world.filter((f) => f.state === 'running')
+    // One launch tags its instances alike: the shared Name, and the slots by AMI launch index.
+    expect(live.map((f) => [f.tags.Name, f.tags['wolphin:slots']])).to.deep.equal([
+      ['wolphin.p', '1-3'],
+      ['wolphin.p', '1-3'],
+      ['wolphin.p', '1-3'],
+    ])
+    expect(live.map((f) => f.id)).to.not.include.members(['i-1', 'i-2', 'i-3'])
+    const after = (await project().status()).instances.filter((i) => i.state === 'running')
+    expect(after.map((i) => [i.slot, i.name])).to.deep.equal([
+      [1, 'wolphin.p.1'],
+      [2, 'wolphin.p.2'],
+      [3, 'wolphin.p.3'],
+    ])
+    expect(r.launched).to.have.length(3)
+  })
+
+  it('batch with nameTags: per-instance: the Names are written per slot after the launch', async () => {
+    fake = fakeEc2(client, three())
+    await project({nameTags: 'per-instance'}).revert(null, {strategy: 'batch'})
+    expect(callNames().filter((c) => c !== 'DescribeInstances')).to.deep.equal([
+      'CreateTags',
+      'TerminateInstances',
+      'RunInstances',
       'CreateTags',
       'CreateTags',
       'CreateTags',
     ])
     const live = fake.world.filter((f) => f.state === 'running')
     expect(live.map((f) => f.tags.Name).sort()).to.deep.equal(['wolphin.p.1', 'wolphin.p.2', 'wolphin.p.3'])
-    expect(live.map((f) => f.id)).to.not.include.members(['i-1', 'i-2', 'i-3'])
   })
 
   it('re-run after an interruption: the marked old instance is terminated, no second launch', async () => {

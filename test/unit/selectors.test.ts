@@ -85,6 +85,19 @@ describe('selectors', () => {
     expect(await applySelector(await selectorFromFlags({instances: '9'}), fleet)).to.deep.equal([])
   })
 
+  it('--tag Name= matches the Name tag or the logical name of instances sharing a launch Name', async () => {
+    const shared = [inst(1, 'running', {Name: 'wolphin.p'}), inst(2, 'running', {Name: 'wolphin.p'})]
+    const byName = async (v: string) =>
+      slots(await applySelector(await selectorFromFlags({tag: [`Name=${v}`]}), shared))
+    expect(await byName('wolphin.p.2')).to.deep.equal([2])
+    expect(await byName('wolphin.p')).to.deep.equal([1, 2])
+    expect(await byName('wolphin.p.3')).to.deep.equal([])
+    // Only Name has a logical twin: another key compares the tag alone.
+    expect(
+      slots(await applySelector(await selectorFromFlags({tag: ['role=wolphin.p.1']}), fleet)),
+    ).to.deep.equal([])
+  })
+
   describe('user selector modules', () => {
     let dir: string
     before(async () => {
