@@ -103,6 +103,28 @@ describe('unit: planReap', () => {
     ).to.deep.equal([])
   })
 
+  it('names targets by slot, also when a launch shared one Name tag', () => {
+    const shared = {
+      ProjectName: 'wolphin.s',
+      Name: 'wolphin.s',
+      'wolphin:slots': '1-2',
+      'wolphin:expires-at': PAST,
+    }
+    const plans = planReap(
+      'r1',
+      [raw('i-s2', 'running', shared, {amiLaunchIndex: 1}), raw('i-s1', 'running', shared)],
+      {
+        action: 'terminate',
+        graceMs: 0,
+        now: T0,
+      },
+    )
+    expect(plans.flatMap((p) => p.targets.map((t) => [t.id, t.name]))).to.deep.equal([
+      ['i-s1', 'wolphin.s.1'],
+      ['i-s2', 'wolphin.s.2'],
+    ])
+  })
+
   it('projectOf reads the wolphin prefix only', () => {
     expect(projectOf({tags: {ProjectName: 'wolphin.x'}})).to.equal('x')
     expect(projectOf({tags: {ProjectName: 'wolphin.'}})).to.equal(null)
