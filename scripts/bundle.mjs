@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * Bundles the CLI's entry points, dist/entry.js (what bin/run.js imports) and dist/commands/*.js
- * (what oclif loads), with what they import (oclif, the config libraries, listr2, cli-table3; not
- * the AWS SDK, see EXTERNAL) into ES modules that share chunks in dist/chunks/, written over tsc's
- * output of those files. Start-up was dominated by resolving, reading and compiling a few hundred
- * module files (oclif's ~100 CommonJS modules, zod's locales...); a few chunks load in a fraction
- * of that (docs/benchmarks.md). Everything else in dist/ stays tsc's: the library (dist/index.js, which
+ * (what oclif loads), with what they import (oclif, the config libraries, the AWS SDK, listr2,
+ * cli-table3) into ES modules that share chunks in dist/chunks/, written over tsc's output of those
+ * files. Start-up was dominated by resolving, reading and compiling a few hundred module files
+ * (oclif's ~100 CommonJS modules, the SDK's packages, zod's locales...); a few chunks load in a
+ * fraction of that, and of the EC2 client only the commands wolphin sends are kept
+ * (docs/benchmarks.md). Everything else in dist/ stays tsc's: the library (dist/index.js, which
  * imports neither entry.js nor the commands) and the types. Without this step (tsc alone) the CLI
  * still works, unbundled; oclif's development mode maps dist/commands to src/commands as before.
  *   node scripts/bundle.mjs [--analyze]    (after tsc; `npm run build` runs both)
@@ -21,13 +22,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const commands = (await readdir(path.join(ROOT, 'src/commands'))).filter((f) => f.endsWith('.ts'))
 
 // Not bundled: ssh2 has native optional parts; cosmiconfig's TypeScript loader wants the user's
-// typescript; the AWS SDK measured no faster bundled (src/aws/ec2.ts loads its one big CommonJS
-// file with require()), and the unit tests mock the installed SDK's client classes.
-const EXTERNAL = ['ssh2', 'typescript', '@aws-sdk/*', '@smithy/*']
-const isExternal = (spec) =>
-  EXTERNAL.some((x) =>
-    x.endsWith('/*') ? spec.startsWith(x.slice(0, -1)) : spec === x || spec.startsWith(`${x}/`),
-  )
+// typescript.
+const EXTERNAL = ['ssh2', 'typescript']
+const isExternal = (spec) => EXTERNAL.some((x) => spec === x || spec.startsWith(`${x}/`))
 
 // `const {parse} = await import('yaml')` of a CommonJS package: Node gives named exports (it scans
 // the source for them), but esbuild turns a dynamically imported CommonJS module into a chunk with a
@@ -73,6 +70,47 @@ const lazyCommonJs = {
   },
 }
 
+// src/aws/ec2.ts takes the EC2 client's classes with createRequire(import.meta.url)(...): unbundled,
+// that skips Node's export scan of the SDK's one 2 MB CommonJS file. Bundled, an import of the
+// SDK's ES build lets esbuild keep only the commands named (measured: the SDK's share of `status`
+// ~40 ms less, peak RSS ~20 MB less), so the destructuring becomes that import here.
+const sdkImports = {
+  name: 'sdk-imports',
+  setup(b) {
+    b.onLoad({filter: /[/\\]src[/\\]aws[/\\]ec2\.ts$/}, async (args) => {
+      const src = await readFile(args.path, 'utf8')
+      const pattern = /const \{([^}]*)\} = createRequire\(import\.meta\.url\)\('([^']+)'\) as typeof \w+/
+      if (!pattern.test(src))
+        throw new Error(`${args.path}: the SDK's createRequire() line is not where bundle.mjs expects it`)
+      return {contents: src.replace(pattern, "import {$1} from '$2'"), loader: 'ts'}
+    })
+  },
+}
+
+// An AWS client's schemas (dist-es/schemas/schemas_0.js, 1.3 MB for EC2) are top-level arrays
+// whose objects use computed keys, `{[_xN]: ...}` with `const _xN = "xmlName"`; esbuild must
+// assume a computed key may run code, so it keeps every schema, used or not. With the constant's
+// string written in place of the computed key (the same object), the unused ones go.
+const schemaKeys = {
+  name: 'schema-keys',
+  setup(b) {
+    b.onLoad(
+      {filter: /[/\\]@aws-sdk[/\\]client-[^/\\]+[/\\]dist-es[/\\]schemas[/\\][^/\\]+\.js$/},
+      async (args) => {
+        const src = await readFile(args.path, 'utf8')
+        const strings = new Map()
+        for (const m of src.matchAll(/^const (_\w+) = ("[^"\\\n]*");$/gm)) strings.set(m[1], m[2])
+        return {
+          contents: src.replace(/\[(_\w+)\]:/g, (k, name) =>
+            strings.has(name) ? `${strings.get(name)}:` : k,
+          ),
+          loader: 'js',
+        }
+      },
+    )
+  },
+}
+
 const result = await build({
   absWorkingDir: ROOT,
   entryPoints: [
@@ -85,13 +123,16 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node22',
+  // The SDK's packages name their ES build in "module": it is what lets unused commands go. (The
+  // other bundled packages come out the same either way.)
+  mainFields: ['module', 'main'],
   chunkNames: 'chunks/[name]-[hash]',
   external: EXTERNAL,
   // Bundled CommonJS calls require() for node: built-ins; ESM output has no require of its own.
   banner: {
     js: "import {createRequire as __wolphinCreateRequire} from 'node:module';const require = __wolphinCreateRequire(import.meta.url);",
   },
-  plugins: [lazyCommonJs],
+  plugins: [lazyCommonJs, sdkImports, schemaKeys],
   metafile: true,
   write: false,
   logLevel: 'warning',
