@@ -19,7 +19,9 @@ import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const commands = (await readdir(path.join(ROOT, 'src/commands'))).filter((f) => f.endsWith('.ts'))
+const commands = (await readdir(path.join(ROOT, 'src/commands'), {recursive: true})).filter((f) =>
+  f.endsWith('.ts'),
+)
 
 // Not bundled: ssh2 has native optional parts; cosmiconfig's TypeScript loader wants the user's
 // typescript.
