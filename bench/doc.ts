@@ -142,6 +142,9 @@ export function renderDoc(r: Results, table: string): string {
     "- DescribeInstances answers are read by a lean XML reader (src/aws/describe-xml.ts) that keeps only the fields wolphin uses, instead of the SDK's XML parser and schema deserializer, which built two object trees of ~150 nodes per instance (at 2000 instances about half of `status`: parsing and the garbage collection it caused). It is the innermost deserialize middleware of each DescribeInstances call: signing, credentials, endpoint, region and adaptive retry stay the SDK's, and error answers are still the SDK's to read. test/unit/describe-xml.test.ts checks it against the SDK on the same bytes.",
   )
   p(
+    "- src/config/schema.ts imports zod as a namespace (`import * as z`): with `{z}` the bundle had to keep the whole namespace object, zod's ~60 locales included (~370 KB); measured ~20 ms of `status`.",
+  )
+  p(
     "- `wolphin autocomplete` is a thin command of wolphin's that imports @oclif/plugin-autocomplete's command only when it runs; as a plugin in package.json it was loaded by every command (its package.json, manifest and dependency matching, ~6-10 ms of `--help`).",
   )
   p(
