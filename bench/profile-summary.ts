@@ -4,10 +4,11 @@
  *   npx tsx bench/profile-summary.ts PROFILE.cpuprofile [top]
  */
 import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 interface Node {
   id: number
-  callFrame: {url: string; functionName: string}
+  callFrame: {url: string; functionName: string; lineNumber?: number}
   children?: number[]
 }
 interface Profile {
@@ -30,6 +31,35 @@ export function bucketOf(url: string): string {
   return m ? `wolphin ${m[1]}/${m[2]}` : url
 }
 
+/**
+ * For a file of the CLI's bundle (scripts/bundle.mjs: dist/entry.js, dist/commands, dist/chunks),
+ * the package (or wolphin source file) of each line: esbuild heads each module it bundles with a
+ * `// node_modules/...` or `// src/...` comment line. Null for any other file.
+ */
+const bundleLines = new Map<string, Array<string | undefined> | null>()
+function bundledBucket(url: string, line: number): string | null {
+  if (!/\/dist\/(chunks\/|commands\/|entry\.js$)/.test(url) || !url.startsWith('file:')) return null
+  let lines = bundleLines.get(url)
+  if (lines === undefined) {
+    lines = null
+    try {
+      const text = readFileSync(fileURLToPath(url), 'utf8')
+      if (text.includes('\n// node_modules/') || text.includes('\n// src/')) {
+        let current: string | undefined
+        lines = text.split('\n').map((l) => {
+          const m = /^\/\/ (node_modules\/\S+|src\/\S+)$/.exec(l)
+          if (m) current = m[1].startsWith('src/') ? `wolphin ${m[1]}` : bucketOf(`/${m[1]}`)
+          return current
+        })
+      }
+    } catch {
+      lines = null
+    }
+    bundleLines.set(url, lines)
+  }
+  return lines ? (lines[line] ?? null) : null
+}
+
 export function summarise(profile: Profile): {totalMs: number; buckets: Array<[string, number]>} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<string, number>()
@@ -38,7 +68,7 @@ export function summarise(profile: Profile): {totalMs: number; buckets: Array<[s
     const b = n
       ? n.callFrame.functionName === '(garbage collector)'
         ? '(gc)'
-        : bucketOf(n.callFrame.url)
+        : (bundledBucket(n.callFrame.url, n.callFrame.lineNumber ?? -1) ?? bucketOf(n.callFrame.url))
       : '?'
     self.set(b, (self.get(b) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
   }

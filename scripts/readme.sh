@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the command reference in README.md (between <!-- commands --> and
 # <!-- commandsstop -->) with `oclif readme`, from the built commands. Usage:
-#   npm run readme            # build (tsc, no clean), refresh the manifest, rewrite README.md
+#   npm run readme            # build (tsc and bundle, no clean), refresh the manifest, rewrite README.md
 #   bash scripts/readme.sh FILE   # the same into another file (the freshness test uses a copy)
 # test/unit/readme.test.ts fails when the committed README.md differs from what this writes.
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 readme="${1:-README.md}"
 if [ -z "${WOLPHIN_README_NO_BUILD:-}" ]; then
   npx tsc -p tsconfig.build.json
+  node scripts/bundle.mjs
   npx oclif manifest >/dev/null
 fi
 # Fixed layout: help text is wrapped to the terminal width, so never run against a terminal.

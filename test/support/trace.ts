@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -50,4 +51,27 @@ export async function traceModules(
 export function packageOf(url: string): string | null {
   const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
   return m ? m[1] : null
+}
+
+/**
+ * The npm packages a traced run loaded: from node_modules paths, and from the bundled chunks of
+ * dist/ (scripts/bundle.mjs), which name each module they hold in a `// node_modules/...` line
+ * (esbuild's comment) or a `"node_modules/..."` key (a wrapped CommonJS module).
+ */
+export function packagesLoaded(modules: string[]): Set<string> {
+  const out = new Set<string>()
+  for (const url of modules) {
+    const p = packageOf(url)
+    if (p) out.add(p)
+    else if (url.startsWith('file:') && url.endsWith('.js') && url.includes('/dist/')) {
+      let text: string
+      try {
+        text = readFileSync(fileURLToPath(url), 'utf8')
+      } catch {
+        continue
+      }
+      for (const m of text.matchAll(/^(?:\/\/ |\s*")node_modules\/((?:@[^/]+\/)?[^/"]+)\//gm)) out.add(m[1])
+    }
+  }
+  return out
 }

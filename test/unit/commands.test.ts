@@ -3,14 +3,12 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {DescribeInstancesCommand, StopInstancesCommand} from '@aws-sdk/client-ec2'
-import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 
+import {runSourceCommand} from '../support/run-source.js'
 import {useEc2ClassMock} from '../support/sdk-mock.js'
 
-import {ROOT} from '../support/moto.js'
-
-describe('commands (oclif runCommand, mocked SDK)', () => {
+describe('commands (the command classes, mocked SDK)', () => {
   const ec2 = useEc2ClassMock()
   let dir: string
   let cfg: string
@@ -27,7 +25,8 @@ describe('commands (oclif runCommand, mocked SDK)', () => {
   })
   after(() => process.chdir(cwd))
 
-  const run = (args: string[]) => runCommand(args, {root: ROOT})
+  // From src/: see runSourceCommand.
+  const run = runSourceCommand
   const tag = (slot: number) => [
     {Key: 'ProjectName', Value: 'wolphin.p'},
     {Key: 'Name', Value: `wolphin.p.${slot}`},

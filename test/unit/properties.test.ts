@@ -8,7 +8,6 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {DescribeImagesCommand, DescribeInstancesCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {runCommand} from '@oclif/test'
 import {mockClient} from 'aws-sdk-client-mock'
 import {expect} from 'chai'
 import fc from 'fast-check'
@@ -17,7 +16,7 @@ import {stringify} from 'yaml'
 import {loadConfig, parseConfigText} from '../../src/config/load.js'
 import {ConfigError, SelectorError, WolphinError} from '../../src/errors.js'
 import {parseSlots, parseStates, parseTagFilter} from '../../src/selectors/index.js'
-import {ROOT} from '../support/moto.js'
+import {runSourceCommand} from '../support/run-source.js'
 
 /** Inputs tried by this file, printed at the end (the issue's closing note). */
 const tried: Record<string, number> = {}
@@ -235,7 +234,7 @@ describe('properties (fast-check)', function () {
     })
   })
 
-  describe('CLI flag parser (oclif runCommand, in process)', () => {
+  describe('CLI flag parser (the command classes, in process)', () => {
     let client: ReturnType<typeof mockClient>
     let cfg: string
     before(async () => {
@@ -321,7 +320,8 @@ describe('properties (fast-check)', function () {
           client.on(DescribeImagesCommand).resolves({Images: [{ImageId: 'ami-12345678', State: 'available'}]})
           // Mutating commands run as dry runs so "works" needs no more than a DescribeInstances.
           const args = [command, '-c', cfg, ...flags.flat(), ...(command === 'status' ? [] : ['--dry-run'])]
-          const {stderr, stdout, error} = await runCommand(args, {root: ROOT})
+          // From src/, so that the mocked EC2Client is the one the command uses (runSourceCommand).
+          const {stderr, stdout, error} = await runSourceCommand(args)
           const out = `${stdout}\n${stderr}\n${error?.message ?? ''}`
           expect(out, args.join(' ')).to.not.match(/\n\s+at .+[:(].+:\d+:\d+/)
           if (!error) return

@@ -1,0 +1,3 @@
+import {autocompleteCommand} from '../../autocomplete.js'
+
+export default await autocompleteCommand('create')
