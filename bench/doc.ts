@@ -66,9 +66,9 @@ export function renderDoc(r: Results, table: string): string {
     )
     p()
     p(
-      '| benchmark | wolphin (live moto) | aws-cli (live moto) | ratio (live) | calls per run: wolphin | calls per run: aws-cli |',
+      '| benchmark | wolphin (live moto) | aws-cli (live moto) | ratio (live) | calls per run: wolphin | calls per run: aws-cli | TCP connections: wolphin / aws-cli |',
     )
-    p('|---|---:|---:|---:|---|---|')
+    p('|---|---:|---:|---:|---|---|---:|')
     for (const c of [status, scale]) {
       if (!c) continue
       const calls = (x: Record<string, number> | undefined) =>
@@ -137,6 +137,9 @@ export function renderDoc(r: Results, table: string): string {
   )
   p(
     "- DescribeInstances answers are read by a lean XML reader (src/aws/describe-xml.ts) that keeps only the fields wolphin uses, instead of the SDK's XML parser and schema deserializer, which built two object trees of ~150 nodes per instance (at 2000 instances about half of `status`: parsing and the garbage collection it caused). It is the innermost deserialize middleware of each DescribeInstances call: signing, credentials, endpoint, region and adaptive retry stay the SDK's, and error answers are still the SDK's to read. test/unit/describe-xml.test.ts checks it against the SDK on the same bytes.",
+  )
+  p(
+    "- The slot of an instance of a multi-instance launch is read from the launch's `wolphin:slots` ranges at its AMI launch index without expanding the list (src/project/tags.ts `slotAtLaunchIndex`). Expanding it for every instance was quadratic in the size of the launch: in a run of this harness before the change, src/project/tags.ts was the largest self-time entry of the 2000-instance profile (135 ms, 1000 of the instances came from one launch).",
   )
   p(
     "- src/config/schema.ts imports zod as a namespace (`import * as z`): with `{z}` the bundle had to keep the whole namespace object, zod's ~60 locales included (~370 KB); measured ~20 ms of `status`.",

@@ -1,5 +1,5 @@
 import {type Instance, type InstanceState} from './types.js'
-import {decodeSlots, instanceName, projectTagValue, Tag} from './tags.js'
+import {instanceName, projectTagValue, slotAtLaunchIndex, Tag} from './tags.js'
 
 /** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
 export interface RawInstance {
@@ -28,7 +28,7 @@ export function resolveSlot(raw: RawInstance, project: string): number | null {
   const t = raw.tags
   if (t[Tag.Slot] !== undefined) return SLOT_RE.test(t[Tag.Slot]) ? Number(t[Tag.Slot]) : null
   if (t[Tag.Slots] !== undefined && raw.amiLaunchIndex !== null) {
-    return decodeSlots(t[Tag.Slots])?.[raw.amiLaunchIndex] ?? null
+    return slotAtLaunchIndex(t[Tag.Slots], raw.amiLaunchIndex)
   }
   const prefix = `${projectTagValue(project)}.`
   const name = t[Tag.Name]

@@ -51,18 +51,45 @@ export function encodeSlots(slots: readonly number[]): string {
   return parts.join(',')
 }
 
-/** The slots of a `wolphin:slots` tag in launch-index order, or null when it is malformed. */
-export function decodeSlots(text: string): number[] | null {
-  const out: number[] = []
+/** The ranges of a `wolphin:slots` tag, [first, last] in launch-index order; null when malformed. */
+function slotRanges(text: string): Array<[number, number]> | null {
+  const out: Array<[number, number]> = []
+  let total = 0
   for (const part of text.split(',')) {
     const m = /^([1-9]\d{0,5})(?:-([1-9]\d{0,5}))?$/.exec(part.trim())
     if (!m) return null
     const a = Number(m[1])
     const b = m[2] !== undefined ? Number(m[2]) : a
-    if (b < a || out.length + (b - a) > 100_000) return null
-    for (let s = a; s <= b; s++) out.push(s)
+    total += b - a + 1
+    if (b < a || total > 100_001) return null
+    out.push([a, b])
   }
   return out
+}
+
+/** The slots of a `wolphin:slots` tag in launch-index order, or null when it is malformed. */
+export function decodeSlots(text: string): number[] | null {
+  const ranges = slotRanges(text)
+  if (!ranges) return null
+  const out: number[] = []
+  for (const [a, b] of ranges) for (let s = a; s <= b; s++) out.push(s)
+  return out
+}
+
+/**
+ * The slot at one launch index of a `wolphin:slots` tag, without expanding the list: every
+ * instance of a launch of 1000 reads the same tag, and expanding it for each was quadratic
+ * (135 ms of a 2000-instance status, docs/benchmarks.md). Null when malformed or out of range.
+ */
+export function slotAtLaunchIndex(text: string, index: number): number | null {
+  const ranges = slotRanges(text)
+  if (!ranges || !Number.isInteger(index) || index < 0) return null
+  let k = index
+  for (const [a, b] of ranges) {
+    if (k <= b - a) return a + k
+    k -= b - a + 1
+  }
+  return null
 }
 
 /** The longest prefix of `slots` whose encoding fits in one tag value. */

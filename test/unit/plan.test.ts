@@ -296,4 +296,15 @@ describe('wolphin:slots encoding', () => {
     expect(encodeSlots(sparse.slice(0, part.length + 1)).length).to.be.greaterThan(TAG_VALUE_MAX)
     expect(decodeSlots(encodeSlots(part))).to.deep.equal(part)
   })
+
+  it('the slot at a launch index is the decoded list at that index, without expanding it', async () => {
+    const {decodeSlots, slotAtLaunchIndex} = await import('../../src/project/tags.js')
+    for (const text of ['1-3,5,7-8', '3,1', '1001-2000', '4', '2-2,9-12,6']) {
+      const list = decodeSlots(text)!
+      for (let i = -1; i <= list.length; i++)
+        expect(slotAtLaunchIndex(text, i), `${text}[${i}]`).to.equal(list[i] ?? null)
+    }
+    for (const bad of ['', 'a', '0', '3-1', '1,,2']) expect(slotAtLaunchIndex(bad, 0)).to.equal(null)
+    expect(slotAtLaunchIndex('1-3', 1.5)).to.equal(null)
+  })
 })
