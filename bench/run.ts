@@ -16,6 +16,7 @@ import {fileURLToPath} from 'node:url'
 
 import {EC2Client, RunInstancesCommand} from '@aws-sdk/client-ec2'
 
+import {encodeSlots} from '../src/project/tags.js'
 import {type CountingProxy, startCountingProxy} from '../test/support/counting-proxy.js'
 import {TEST_AMI, testClient} from '../test/support/ec2.js'
 import {type Moto, startMoto} from '../test/support/moto.js'
@@ -450,7 +451,8 @@ async function scaleBench(results: Results): Promise<void> {
 }
 
 async function seedBigReservation(client: EC2Client, project: string, from: number, count: number) {
-  const slots = Array.from({length: count}, (_, i) => from + i).join(',')
+  // As wolphin writes it (src/project/tags.ts encodeSlots): ranges, within EC2's 256-character limit.
+  const slots = encodeSlots(Array.from({length: count}, (_, i) => from + i))
   await client.send(
     new RunInstancesCommand({
       ImageId: TEST_AMI,

@@ -76,13 +76,18 @@ export function decodeSlots(text: string): number[] | null {
   return out
 }
 
+/** The last tag value read and its ranges: the instances of one launch come one after another. */
+let lastSlots: {text: string; ranges: Array<[number, number]> | null} = {text: '', ranges: null}
+
 /**
- * The slot at one launch index of a `wolphin:slots` tag, without expanding the list: every
- * instance of a launch of 1000 reads the same tag, and expanding it for each was quadratic
- * (135 ms of a 2000-instance status, docs/benchmarks.md). Null when malformed or out of range.
+ * The slot at one launch index of a `wolphin:slots` tag, without expanding the list. Every
+ * instance of a launch carries the same tag, so the last value's ranges are reused: read afresh
+ * for each of 1000 instances, a long list cost time quadratic in the launch (docs/benchmarks.md).
+ * Null when malformed or out of range.
  */
 export function slotAtLaunchIndex(text: string, index: number): number | null {
-  const ranges = slotRanges(text)
+  if (lastSlots.text !== text) lastSlots = {text, ranges: slotRanges(text)}
+  const {ranges} = lastSlots
   if (!ranges || !Number.isInteger(index) || index < 0) return null
   let k = index
   for (const [a, b] of ranges) {
