@@ -120,8 +120,7 @@ export abstract class BaseCommand extends Command {
       }) as typeof ac.signal.addEventListener
       this.onSigint = () => {
         // A second Ctrl-C, or one while nothing honours the signal (no plan being applied, no
-        // watch or wait has listened: exec and put have their own runners), exits at once as
-        // Ctrl-C always did.
+        // watch, wait or exec/put fan-out has listened yet), exits at once as Ctrl-C always did.
         if (ac.signal.aborted || !(this.applying || listened)) {
           process.stderr.write('\nwolphin: interrupted\n')
           process.exit(ExitCode.Interrupted)

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
-import {PartialFailureError, UsageError} from '../errors.js'
+import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
 
 export const fanOutFlags = {
@@ -36,6 +36,18 @@ export async function renderer(json: boolean, group: boolean): Promise<ExecEvent
 export async function finish(result: ExecResult, json: boolean, what: string): Promise<ExecResult> {
   const {summaryLine} = await import('../exec/types.js')
   if (!json && !result.emptySelection) process.stderr.write(summaryLine(result.summary) + '\n')
+  if (result.interrupted) {
+    const line = (r: ExecResult['results'][number]) =>
+      `${r.name}: ${r.status === 'ok' ? 'ok' : (r.error ?? (r.exitCode !== null ? `exit ${r.exitCode}` : r.status))}`
+    const it = what === 'put' ? 'the copy' : 'the command'
+    throw new InterruptedError(
+      `interrupted: ${it} was stopped where it was running and not started on the rest`,
+      {
+        done: result.results.filter((r) => r.status === 'ok').map(line),
+        notDone: result.results.filter((r) => r.status !== 'ok').map(line),
+      },
+    )
+  }
   if (result.exitCode === 0) return result
   const bad = result.results.filter((r) => r.status !== 'ok')
   const single = result.results.length === 1 && bad[0]?.exitCode !== null

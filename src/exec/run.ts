@@ -6,6 +6,7 @@ import type {Client} from 'ssh2'
 
 import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
+import {ExitCode} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
@@ -50,6 +51,11 @@ export interface ExecOptions {
   pollIntervalMs?: number
   /** Where relative key and local paths resolve; default process.cwd(). */
   cwd?: string
+  /**
+   * Aborting (Ctrl-C in the CLI) stops the run: nothing new starts, commands in flight are killed
+   * on their instances (SSH) or cancelled (SSM), and each target's result says so.
+   */
+  signal?: AbortSignal
 }
 
 export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
@@ -88,15 +94,18 @@ function finalResult(
   operation: 'exec' | 'put',
   emptySelection: boolean,
   results: TargetResult[],
+  signal?: AbortSignal,
 ): ExecResult {
+  const interrupted = !emptySelection && signal?.aborted === true
   return {
     project: project.name,
     via,
     operation,
     emptySelection,
+    interrupted,
     results,
     summary: summarize(results),
-    exitCode: emptySelection ? 0 : aggregateExitCode(results),
+    exitCode: emptySelection ? 0 : interrupted ? ExitCode.Interrupted : aggregateExitCode(results),
   }
 }
 
@@ -167,8 +176,9 @@ export async function execOnProject(
       failFast: opts.failFast,
       pollIntervalMs: opts.pollIntervalMs,
       onEvent: emit,
+      signal: opts.signal,
     })
-    return finalResult(project, via, 'exec', false, results)
+    return finalResult(project, via, 'exec', false, results, opts.signal)
   }
   // Key and settings are checked before any AWS call.
   const connector = await sshConnector(project, opts, emit)
@@ -182,8 +192,9 @@ export async function execOnProject(
       timeoutMs,
       failFast: opts.failFast,
       onEvent: emit,
+      signal: opts.signal,
     })
-    return finalResult(project, via, 'exec', false, inOrder(running, ran, unresolved))
+    return finalResult(project, via, 'exec', false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
     connector.close()
   }
@@ -213,9 +224,13 @@ export async function putOnProject(
         timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
         failFast: opts.failFast,
         onEvent: emit,
+        signal: opts.signal,
       },
       async (session, _t, io) => {
         const sftp = await session.sftp()
+        // Timeout or Ctrl-C: ending the SFTP session fails the transfer in flight.
+        const stop = () => sftp.end()
+        io.signal.addEventListener('abort', stop, {once: true})
         try {
           const done = await putOverSftp(sftp, plan)
           io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${plan.remote}\n`)
@@ -223,11 +238,12 @@ export async function putOnProject(
         } catch (e) {
           return {error: (e as Error).message}
         } finally {
+          io.signal.removeEventListener('abort', stop)
           sftp.end()
         }
       },
     )
-    return finalResult(project, 'ssh', 'put', false, inOrder(running, ran, unresolved))
+    return finalResult(project, 'ssh', 'put', false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
     connector.close()
   }

@@ -10,7 +10,12 @@ export interface FanOutOptions {
   /** Stop starting new targets after the first one that fails or is unreachable. */
   failFast?: boolean
   onEvent?: ExecEventSink
+  /** Aborted (Ctrl-C): nothing new starts; targets in flight are stopped as on a timeout. */
+  signal?: AbortSignal
 }
+
+export const INTERRUPTED = 'interrupted (Ctrl-C)'
+export const NOT_RUN_INTERRUPTED = 'not run: interrupted (Ctrl-C)'
 
 export function emptyResult(
   t: Target,
@@ -59,6 +64,11 @@ export async function fanOut(
               ac.abort()
             }, opts.timeoutMs)
           : null
+      const interrupt = () => ac.abort()
+      opts.signal?.addEventListener('abort', interrupt, {once: true})
+      // Why the target was stopped, if it was: its result says that rather than what followed.
+      const stoppedWhy = () =>
+        timedOut ? `timed out after ${opts.timeoutMs! / 1000}s` : opts.signal?.aborted ? INTERRUPTED : null
       const out = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stdout', line}))
       const err = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stderr', line}))
       const io: TargetIo = {stdout: out, stderr: err, signal: ac.signal}
@@ -70,10 +80,11 @@ export async function fanOut(
         out.end()
         err.end()
         result = {...emptyResult(t, 'ok', null, started), ...r, stdout: out.text(), stderr: err.text()}
-        if (timedOut) {
+        const why = stoppedWhy()
+        if (why !== null) {
           result.status = 'failed'
           result.exitCode = null
-          result.error = `timed out after ${opts.timeoutMs! / 1000}s`
+          result.error = why
         } else if (result.error === null && (result.exitCode ?? 0) !== 0) {
           result.status = 'failed'
         } else if (result.error === null && result.signal) {
@@ -83,19 +94,17 @@ export async function fanOut(
       } catch (e) {
         out.end()
         err.end()
-        const unreachable = e instanceof UnreachableError && !timedOut
+        const why = stoppedWhy()
+        const unreachable = e instanceof UnreachableError && why === null
         result = {
           ...emptyResult(t, unreachable ? 'unreachable' : 'failed', null, started),
           stdout: out.text(),
           stderr: err.text(),
-          error: timedOut
-            ? `timed out after ${opts.timeoutMs! / 1000}s`
-            : unreachable
-              ? (e as Error).message
-              : describeConnectError(e),
+          error: why ?? (unreachable ? (e as Error).message : describeConnectError(e)),
         }
       } finally {
         if (timer) clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', interrupt)
         session?.close()
       }
       result.durationMs = Date.now() - started
@@ -104,9 +113,13 @@ export async function fanOut(
       return result
     },
     {
-      stop: () => stopped,
+      stop: () => stopped || opts.signal?.aborted === true,
       skip: (t) => {
-        const r = emptyResult(t, 'skipped', 'not run: an earlier target failed (--fail-fast)')
+        const r = emptyResult(
+          t,
+          'skipped',
+          opts.signal?.aborted ? NOT_RUN_INTERRUPTED : 'not run: an earlier target failed (--fail-fast)',
+        )
         emit({type: 'done', target: refOf(t), result: r})
         return r
       },

@@ -3,7 +3,7 @@ import type {InvocationOutput, SsmPort} from '../aws/ssm.js'
 import {AwsError} from '../errors.js'
 import {LineSplitter} from './lines.js'
 import {pool, sleep} from '../util/async.js'
-import {emptyResult} from './ssh-runner.js'
+import {emptyResult, INTERRUPTED, NOT_RUN_INTERRUPTED} from './ssh-runner.js'
 import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
 
 export const SSM_BATCH = 50
@@ -26,6 +26,8 @@ export interface SsmRunOptions {
   concurrency?: number
   failFast?: boolean
   onEvent?: ExecEventSink
+  /** Aborted (Ctrl-C): no batch is sent any more, and the invocations in flight are cancelled. */
+  signal?: AbortSignal
 }
 
 /** SSM's default executionTimeout is one hour; without --timeout we wait that long and a bit. */
@@ -76,7 +78,12 @@ export async function runSsm(
     return r
   }
 
+  const interrupted = () => opts.signal?.aborted === true
   const runBatch = async (batch: Target[]) => {
+    if (interrupted()) {
+      for (const t of batch) finish(t, emptyResult(t, 'skipped', NOT_RUN_INTERRUPTED))
+      return
+    }
     if (opts.failFast && failed) {
       for (const t of batch)
         finish(t, emptyResult(t, 'skipped', 'not run: an earlier target failed (--fail-fast)'))
@@ -126,9 +133,9 @@ export async function runSsm(
     // available (denied, or an endpoint without it) each pending invocation is asked for itself.
     let listWorks = true
     while (pending.size && Date.now() < deadline) {
-      if (opts.failFast && failed) break
-      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())))
-      if (Date.now() >= deadline) break
+      if ((opts.failFast && failed) || interrupted()) break
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), opts.signal)
+      if (Date.now() >= deadline || interrupted()) break
       let done: Target[]
       if (listWorks) {
         try {
@@ -160,8 +167,9 @@ export async function runSsm(
       })
     }
     if (pending.size) {
-      const why =
-        opts.failFast && failed && Date.now() < deadline
+      const why = interrupted()
+        ? `cancelled: ${INTERRUPTED}`
+        : opts.failFast && failed && Date.now() < deadline
           ? 'cancelled: an earlier target failed (--fail-fast)'
           : `timed out after ${timeoutMs / 1000}s waiting for SSM`
       await port.cancel(commandId, [...pending.keys()], AbortSignal.timeout(5000)).catch(() => {})

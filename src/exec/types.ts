@@ -42,6 +42,8 @@ export interface ExecResult {
   operation: 'exec' | 'put'
   /** Nothing running was selected, so nothing was done. */
   emptySelection: boolean
+  /** Stopped by its signal (Ctrl-C): what ran was stopped, the rest not started; exit code 130. */
+  interrupted: boolean
   results: TargetResult[]
   summary: ExecSummary
   /** The process exit code the CLI uses: 0, the remote code of a single target, or 3. */

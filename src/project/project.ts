@@ -170,7 +170,10 @@ export class Project {
 
   /** Runs a command on the running instances of the selection, over SSH or SSM (src/exec). */
   async exec(selector: Selector | null, command: string, opts: import('../exec/run.js').ExecOptions = {}) {
-    return (await import('../exec/run.js')).execOnProject(this, selector, command, opts)
+    return (await import('../exec/run.js')).execOnProject(this, selector, command, {
+      signal: this.signal,
+      ...opts,
+    })
   }
 
   /** Copies a file or directory tree to the running instances of the selection over SFTP. */
@@ -180,7 +183,10 @@ export class Project {
     remote: string,
     opts: import('../exec/run.js').PutOptions = {},
   ) {
-    return (await import('../exec/run.js')).putOnProject(this, selector, local, remote, opts)
+    return (await import('../exec/run.js')).putOnProject(this, selector, local, remote, {
+      signal: this.signal,
+      ...opts,
+    })
   }
 
   /**

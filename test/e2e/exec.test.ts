@@ -11,7 +11,7 @@ import {loadConfig} from '../../src/config/load.js'
 import {runningInstances} from '../../src/exec/run.js'
 import {Project} from '../../src/project/project.js'
 import {SlotSelector} from '../../src/selectors/index.js'
-import {runCli} from '../support/cli.js'
+import {runAndSignal, runCli} from '../support/cli.js'
 import {describeAll, seedInstance, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 import {freePortOn, useSshLab} from '../support/sshd.js'
@@ -166,6 +166,33 @@ describe('e2e: exec and put against real sshd on loopback', function () {
       () => expect.fail('the timed-out command kept running'),
       () => {},
     )
+  })
+
+  it('Ctrl-C stops the commands on every instance, reports each one, and exits 130', async () => {
+    const t0 = Date.now()
+    const markers = lab().hosts.map((h) => `${h.home}/interrupt-survived`)
+    // Each host's command prints, then would touch its marker 4 s later unless it is killed.
+    const r = await runAndSignal(['exec', '--', 'echo started; sleep 4; touch ~/interrupt-survived'], {
+      cwd: dir,
+      env,
+      signal: 'SIGINT',
+      delayMs: 200,
+      afterStdout: /(started[\s\S]*){3}/,
+    })
+    expect(r.code, r.stderr).to.equal(130)
+    expect(r.stdout.match(/started/g)).to.have.length(3)
+    expect(r.stderr).to.match(/interrupted: finishing the calls in flight/)
+    expect(r.stderr).to.match(/0 ok, 3 failed, 0 unreachable/)
+    expect(r.stderr).to.match(/wolphin: error: interrupted: the command was stopped where it was running/)
+    expect(r.stderr.match(/not done: wolphin\.fleet\.\d: interrupted \(Ctrl-C\)/g)).to.have.length(3)
+    expect(Date.now() - t0).to.be.below(15_000)
+    // The remote commands were killed, not left running behind the closed connections.
+    await new Promise((res) => setTimeout(res, Math.max(0, 7000 - (Date.now() - t0))))
+    for (const m of markers)
+      await stat(m).then(
+        () => expect.fail(`${m}: the interrupted command kept running`),
+        () => {},
+      )
   })
 
   it('an unreachable host is reported as such, the rest still run (exit 3)', async () => {

@@ -5,7 +5,6 @@
  *   each followed by a re-run: exactly count.max tagged instances, none untagged;
  * - Ctrl-C (SIGINT) while waiting: stops, says what was done and what was not, exits 130.
  */
-import {spawn} from 'node:child_process'
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,53 +12,13 @@ import path from 'node:path'
 import {TerminateInstancesCommand} from '@aws-sdk/client-ec2'
 import {expect} from 'chai'
 
-import {BIN, runCli} from '../support/cli.js'
+import {runAndSignal, runCli} from '../support/cli.js'
 import {describeAll, hasProjectName, TEST_AMI, testClient, type Seen} from '../support/ec2.js'
 import {type FaultProxy, seededRandom, startFaultProxy} from '../support/fault-proxy.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 
 const COUNT = 3
 const live = (xs: Seen[]) => xs.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down')
-
-/** Starts the CLI and sends `signal` after `delayMs`; resolves with the exit code/signal and output. */
-function runAndSignal(
-  args: string[],
-  opts: {
-    cwd: string
-    env: Record<string, string>
-    delayMs: number
-    signal: NodeJS.Signals
-    /** Count the delay from the first stderr line matching this, not from the start. */
-    after?: RegExp
-  },
-): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
-    delete env.AWS_PROFILE
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    let timer: NodeJS.Timeout | undefined
-    const arm = () => (timer ??= setTimeout(() => child.kill(opts.signal), opts.delayMs))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      if (opts.after?.test(stderr)) arm()
-    })
-    if (!opts.after) arm()
-    const hard = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      clearTimeout(hard)
-      resolve({code, signal, stdout, stderr})
-    })
-  })
-}
 
 describe('integration: crash safety and concurrency', function () {
   this.timeout(300_000)

@@ -49,3 +49,48 @@ export function runCli(
     })
   })
 }
+
+/** Starts the CLI and sends `signal` after `delayMs`; resolves with the exit code/signal and output. */
+export function runAndSignal(
+  args: string[],
+  opts: {
+    cwd: string
+    env: Record<string, string>
+    delayMs: number
+    signal: NodeJS.Signals
+    /** Count the delay from the first stderr line matching this, not from the start. */
+    after?: RegExp
+    /** The same for stdout. */
+    afterStdout?: RegExp
+  },
+): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
+    delete env.AWS_PROFILE
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let timer: NodeJS.Timeout | undefined
+    const arm = () => (timer ??= setTimeout(() => child.kill(opts.signal), opts.delayMs))
+    child.stdout.on('data', (d) => {
+      stdout += d
+      if (opts.afterStdout?.test(stdout)) arm()
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+      if (opts.after?.test(stderr)) arm()
+    })
+    if (!opts.after && !opts.afterStdout) arm()
+    const hard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      clearTimeout(hard)
+      resolve({code, signal, stdout, stderr})
+    })
+  })
+}

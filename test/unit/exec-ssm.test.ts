@@ -126,6 +126,40 @@ describe('exec: SSM runner (SSM mocked)', () => {
     ])
   })
 
+  it('an abort (Ctrl-C) cancels the invocations in flight and sends no further batch', async () => {
+    const {ssm, port} = setup()
+    const targets = Array.from({length: 60}, (_, i) => target(i + 1))
+    ssm
+      .on(SendCommandCommand)
+      .callsFake((input) => ({Command: {CommandId: `cmd-${input.InstanceIds.length}`}}))
+    ssm.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: targets.slice(0, 50).map((t) => ({InstanceId: t.id, Status: 'InProgress'})),
+    })
+    ssm.on(CancelCommandCommand).resolves({})
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 100)
+    const t0 = Date.now()
+    // One batch at a time (as with --fail-fast) so the second is still to be sent when Ctrl-C comes.
+    const results = await runSsm(targets, 'sleep 600', port, {
+      timeoutMs: 60_000,
+      pollIntervalMs: 20,
+      failFast: true,
+      signal: ac.signal,
+    })
+    expect(Date.now() - t0).to.be.below(2000)
+    expect(ssm.commandCalls(SendCommandCommand)).to.have.length(1)
+    expect(ssm.commandCalls(CancelCommandCommand).map((c) => c.args[0].input)).to.deep.equal([
+      {CommandId: 'cmd-50', InstanceIds: targets.slice(0, 50).map((t) => t.id)},
+    ])
+    const outcome = (r: {status: string; error: string | null}) => `${r.status}: ${r.error}`
+    expect(new Set(results.slice(0, 50).map(outcome))).to.deep.equal(
+      new Set(['failed: cancelled: interrupted (Ctrl-C)']),
+    )
+    expect(new Set(results.slice(50).map(outcome))).to.deep.equal(
+      new Set(['skipped: not run: interrupted (Ctrl-C)']),
+    )
+  })
+
   it('one target: its response code is the exit code', async () => {
     const {ssm, port} = setup()
     ssm.on(SendCommandCommand).resolves({Command: {CommandId: 'c'}})
