@@ -46,7 +46,7 @@ export interface ExecResult {
   interrupted: boolean
   results: TargetResult[]
   summary: ExecSummary
-  /** The process exit code the CLI uses: 0, the remote code of a single target, or 3. */
+  /** The process exit code the CLI uses: 0, the remote code of a single target, 3, or 130 (interrupted). */
   exitCode: number
 }
 
