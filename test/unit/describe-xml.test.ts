@@ -76,10 +76,10 @@ function instanceXml(n: number, tags: Array<[string, string]>, extra = ''): stri
     `<launchTime>2026-01-0${(n % 9) + 1}T10:00:00.000Z</launchTime>` +
     `<placement><groupName/><tenancy>default</tenancy><availabilityZone>us-east-1b</availabilityZone></placement>` +
     // Nested elements with the names of the fields read, which must not be taken for them.
-    `<networkInterfaceSet><item><privateIpAddress>10.9.9.9</privateIpAddress>` +
+    `<networkInterfaceSet><item><privateIpAddress>192.0.2.99</privateIpAddress>` +
     `<association><publicIp>203.0.113.${n}</publicIp></association>` +
     `<tagSet><item><key>nested</key><value>no</value></item></tagSet></item></networkInterfaceSet>` +
-    `<privateIpAddress>10.0.0.${n}</privateIpAddress><ipAddress>203.0.113.${n}</ipAddress>` +
+    `<privateIpAddress>192.0.2.${n}</privateIpAddress><ipAddress>203.0.113.${n}</ipAddress>` +
     `<tagSet>${tags.map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`).join('')}</tagSet>` +
     `${extra}</item>`
   )
@@ -136,7 +136,7 @@ describe('lean DescribeInstances reader', () => {
     expect(lean.instances[1]).to.include({
       spot: true,
       publicIp: '203.0.113.2',
-      privateIp: '10.0.0.2',
+      privateIp: '192.0.2.2',
       publicDns: null,
     })
     expect(lean.instances[0].tags).to.deep.equal({ProjectName: 'wolphin.p', Name: 'wolphin.p.1'})
