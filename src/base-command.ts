@@ -76,8 +76,14 @@ export const mutatingFlags = {
   }),
 }
 
-type GlobalFlagValues = {config?: string[]; project?: string; region?: string; profile?: string; yes: boolean}
-type SelectionFlagValues = {
+export type GlobalFlagValues = {
+  config?: string[]
+  project?: string
+  region?: string
+  profile?: string
+  yes: boolean
+}
+export type SelectionFlagValues = {
   instances?: string
   state?: string
   tag?: string[]

@@ -1,6 +1,11 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, selectionFlags} from '../base-command.js'
+import {
+  BaseCommand,
+  type GlobalFlagValues,
+  type SelectionFlagValues,
+  selectionFlags,
+} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
 import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
@@ -65,7 +70,25 @@ export async function finish(result: ExecResult, json: boolean, what: string): P
   )
 }
 
-export default class Exec extends BaseCommand {
+/** exec and put: the selection, the project, and its fan-out events rendered (nothing under --json). */
+export abstract class FanOutCommand extends BaseCommand {
+  static enableJsonFlag = true
+
+  protected async openFanOut(
+    flags: GlobalFlagValues & SelectionFlagValues & {group: boolean; timeout?: string},
+  ) {
+    const timeout = parseTimeout(flags.timeout)
+    const selector = await this.selection(flags)
+    const json = this.jsonEnabled()
+    const onEvent = await renderer(json, flags.group)
+    const project = await this.openProject(flags, {
+      onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
+    })
+    return {timeout, selector, json, onEvent, project}
+  }
+}
+
+export default class Exec extends FanOutCommand {
   static summary = 'Run a command on the running instances of the selection, over SSH or SSM.'
   static description = `Everything after "--" is the command, run by the remote login shell. Each output line is prefixed
 with the instance Name (stdout to stdout, stderr to stderr); a summary follows on stderr. Exits 0 when
@@ -91,13 +114,7 @@ every instance succeeded, with the remote exit code when there is one instance, 
     const {flags, argv} = await this.parse(Exec)
     const command = (argv as string[]).join(' ').trim()
     if (!command) throw new UsageError('exec: no command given; expected: wolphin exec [flags] -- COMMAND...')
-    const timeout = parseTimeout(flags.timeout)
-    const selector = await this.selection(flags)
-    const json = this.jsonEnabled()
-    const onEvent = await renderer(json, flags.group)
-    const project = await this.openProject(flags, {
-      onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
-    })
+    const {timeout, selector, json, onEvent, project} = await this.openFanOut(flags)
     const result = await project.exec(selector, command, {
       via: flags.via as 'ssh' | 'ssm',
       concurrency: flags.concurrency,

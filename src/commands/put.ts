@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args'
 
-import {BaseCommand, selectionFlags} from '../base-command.js'
+import {selectionFlags} from '../base-command.js'
 import type {ExecResult} from '../exec/types.js'
-import {fanOutFlags, finish, parseTimeout, renderer} from './exec.js'
+import {fanOutFlags, FanOutCommand, finish} from './exec.js'
 
-export default class Put extends BaseCommand {
+export default class Put extends FanOutCommand {
   static summary = 'Copy a file or a directory tree to the running instances of the selection (SFTP).'
   static description = `A file goes to REMOTE, or into REMOTE when it ends with "/". A directory's contents go into REMOTE,
 which is created with its parents. File modes are kept. Relative REMOTE paths start in the login
@@ -22,13 +22,7 @@ user's home directory.`
 
   async run(): Promise<ExecResult> {
     const {flags, args} = await this.parse(Put)
-    const timeout = parseTimeout(flags.timeout)
-    const selector = await this.selection(flags)
-    const json = this.jsonEnabled()
-    const onEvent = await renderer(json, flags.group)
-    const project = await this.openProject(flags, {
-      onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
-    })
+    const {timeout, selector, json, onEvent, project} = await this.openFanOut(flags)
     const result = await project.put(selector, args.local, args.remote, {
       concurrency: flags.concurrency,
       timeout,

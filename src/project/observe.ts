@@ -41,8 +41,11 @@ export function resolveSlot(raw: RawInstance, project: string): number | null {
  * The instance's logical name, `wolphin.<p>.<slot>`, whatever its Name tag says: the instances of a
  * multi-instance launch share one Name tag (apply.ts launchTags). The Name tag when it has no slot.
  */
-export function logicalName(raw: RawInstance, project: string): string | null {
-  const slot = resolveSlot(raw, project)
+export function logicalName(
+  raw: RawInstance,
+  project: string,
+  slot: number | null = resolveSlot(raw, project),
+): string | null {
   return slot !== null ? instanceName(project, slot) : (raw.tags[Tag.Name] ?? null)
 }
 
@@ -56,7 +59,7 @@ export function toInstance(raw: RawInstance, project: string, currentSpec: strin
   const spec = raw.tags[Tag.Spec]
   return {
     id: raw.id,
-    name: logicalName(raw, project),
+    name: logicalName(raw, project, slot),
     slot,
     state: raw.state,
     publicIp: raw.publicIp,

@@ -9,6 +9,7 @@ import {expect} from 'chai'
 import {SdkEc2Port} from '../../src/aws/ec2.js'
 import {loadConfig} from '../../src/config/load.js'
 import {runningInstances} from '../../src/exec/run.js'
+import type {ExecResult} from '../../src/exec/types.js'
 import {Project} from '../../src/project/project.js'
 import {SlotSelector} from '../../src/selectors/index.js'
 import {runAndSignal, runCli} from '../support/cli.js'
@@ -18,22 +19,8 @@ import {freePortOn, useSshLab} from '../support/sshd.js'
 
 const ADDR_TAG = 'wolphin.test.addr'
 
-interface Json {
-  results: Array<{
-    id: string
-    name: string
-    slot: number
-    status: string
-    exitCode: number | null
-    signal: string | null
-    stdout: string
-    stderr: string
-    durationMs: number
-    error: string | null
-  }>
-  summary: {ok: number; failed: number; unreachable: number}
-  error?: {exitCode: number}
-}
+/** `exec --json` / `put --json`: the result, plus `error` on a non-zero exit. */
+type Json = ExecResult & {error?: {exitCode: number}}
 
 describe('e2e: exec and put against real sshd on loopback', function () {
   this.timeout(120_000)

@@ -15,6 +15,7 @@ import {expect} from 'chai'
 import {SelectorError} from '../../src/errors.js'
 import {applySelector} from '../../src/selectors/index.js'
 import {type CliResult, runCli} from '../support/cli.js'
+import {motoEnv} from '../support/moto.js'
 
 interface Row {
   name: string
@@ -372,14 +373,8 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    const env = {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    }
+    // The same fake credentials as a moto run, pointed at the counting server instead.
+    const env = motoEnv(endpoint)
     // Child processes, a few at a time.
     const queue = [...BAD_INPUTS]
     await Promise.all(

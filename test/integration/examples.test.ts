@@ -3,7 +3,6 @@
  * user layers a second config file: moto's AMI, short waits, and SSH to loopback sshd test hosts
  * (the instances' address tag holds a 127.0.0.x:port; nothing dials an address moto invents).
  */
-import {spawn} from 'node:child_process'
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -14,7 +13,7 @@ import {CreateKeyPairCommand, DescribeInstanceAttributeCommand} from '@aws-sdk/c
 import {expect} from 'chai'
 import {parse} from 'yaml'
 
-import {runCli} from '../support/cli.js'
+import {runCli, runProcess} from '../support/cli.js'
 import {describeAll, hasProjectName, type Seen, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, ROOT, useMoto} from '../support/moto.js'
 import {useSshLab} from '../support/sshd.js'
@@ -22,29 +21,9 @@ import {useSshLab} from '../support/sshd.js'
 const ADDR_TAG = 'wolphin.test.addr'
 const EX = path.join(ROOT, 'examples')
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(cmd: string, args: string[], opts: {cwd: string; env: Record<string, string>}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
-    delete env.AWS_PROFILE
-    const child = spawn(cmd, args, {cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
-  })
-}
+/** Example scripts run a whole fleet's life: a longer limit than a single command's. */
+const run = (cmd: string, args: string[], opts: {cwd: string; env: Record<string, string>}) =>
+  runProcess(cmd, args, {...opts, timeoutMs: 90_000})
 
 describe('integration: examples/ against moto', function () {
   this.timeout(120_000)

@@ -5,49 +5,26 @@
  * AWS SDK from the npm cache); the dependencies' install scripts (ssh2's optional native crypto)
  * are skipped to keep it so.
  */
-import {spawn} from 'node:child_process'
 import {copyFile, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
+import {runProcess} from '../support/cli.js'
 import {describeAll, seedNeighbours, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, ROOT, useMoto} from '../support/moto.js'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(
+/** The installed bin's `#!/usr/bin/env node` must find the node running the tests. */
+const run = (
   cmd: string,
   args: string[],
   opts: {cwd: string; env?: Record<string, string>; timeoutMs?: number},
-) {
-  return new Promise<Run>((resolve, reject) => {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      ...opts.env,
-      // The installed bin's `#!/usr/bin/env node` must find the node running the tests.
-      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-      NODE_NO_WARNINGS: '1',
-    }
-    delete env.AWS_PROFILE
-    const child = spawn(cmd, args, {cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code, stdout, stderr})
-    })
+) =>
+  runProcess(cmd, args, {
+    ...opts,
+    env: {...opts.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`},
   })
-}
 
 describe('integration: the packed package installs into an empty directory and works', function () {
   this.timeout(180_000)

@@ -12,17 +12,23 @@ export interface CliResult {
 
 export const BIN = path.join(ROOT, 'bin/run.js')
 
-/** Runs the built CLI as a child process, as a user would. */
-export function runCli(
+/** A child's environment: the test's, with `extra` on top, no AWS profile, no Node warnings. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {...process.env, ...extra, NODE_NO_WARNINGS: '1'}
+  delete env.AWS_PROFILE
+  return env
+}
+
+/** Runs `cmd` as a child process with `input` (default: none) on stdin; killed after `timeoutMs`. */
+export function runProcess(
+  cmd: string,
   args: string[],
   opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string} = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
-    delete env.AWS_PROFILE
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(cmd, args, {
       cwd: opts.cwd ?? ROOT,
-      env,
+      env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -50,6 +56,14 @@ export function runCli(
   })
 }
 
+/** Runs the built CLI as a child process, as a user would. */
+export function runCli(
+  args: string[],
+  opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string} = {},
+): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], opts)
+}
+
 /** Starts the CLI and sends `signal` after `delayMs`; resolves with the exit code/signal and output. */
 export function runAndSignal(
   args: string[],
@@ -65,11 +79,9 @@ export function runAndSignal(
   },
 ): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {...process.env, ...opts.env, NODE_NO_WARNINGS: '1'}
-    delete env.AWS_PROFILE
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env,
+      env: childEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -1,4 +1,5 @@
 import type {ResolvedConfig} from '../../src/config/schema.js'
+import type {Instance} from '../../src/project/types.js'
 
 /** A resolved config for unit tests: short waits, one attempt, no AWS specifics. */
 export function testConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
@@ -17,6 +18,28 @@ export function testConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     market: 'on-demand',
     maxAttempts: 1,
     nameTags: 'launch',
+    ...over,
+  }
+}
+
+/** An observed instance for unit tests: every field unknown (null) unless given. */
+export function testInstance(over: Partial<Instance> & Pick<Instance, 'id' | 'state'>): Instance {
+  return {
+    name: null,
+    slot: null,
+    publicIp: null,
+    privateIp: null,
+    publicDns: null,
+    privateDns: null,
+    imageId: null,
+    instanceType: null,
+    zone: null,
+    launchTime: null,
+    owner: null,
+    expiresAt: null,
+    outdated: false,
+    market: 'on-demand',
+    tags: {},
     ...over,
   }
 }

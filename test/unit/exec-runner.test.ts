@@ -18,27 +18,19 @@ import {
 } from '../../src/exec/types.js'
 import type {Instance} from '../../src/project/types.js'
 import {createExecRenderer} from '../../src/ui/exec-output.js'
+import {testInstance} from '../support/fixtures.js'
 
 function instance(slot: number, tags: Record<string, string> = {}): Instance {
-  return {
+  return testInstance({
     id: `i-${slot}`,
     name: `wolphin.p.${slot}`,
     slot,
     state: 'running',
     publicIp: `203.0.113.${slot}`,
     privateIp: `198.51.100.${slot}`,
-    publicDns: null,
     privateDns: `ip-198-51-100-${slot}.ec2.internal`,
-    imageId: null,
-    instanceType: null,
-    zone: null,
-    launchTime: null,
-    owner: null,
-    expiresAt: null,
-    outdated: false,
-    market: 'on-demand',
     tags,
-  }
+  })
 }
 
 const target = (slot: number): Target => ({

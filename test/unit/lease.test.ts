@@ -13,31 +13,21 @@ import {
   planExtend,
 } from '../../src/project/lease.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
+import {testInstance} from '../support/fixtures.js'
 
 const T0 = Date.parse('2026-05-01T12:00:00.000Z')
 const H = 3_600_000
 const iso = (ms: number) => new Date(ms).toISOString()
 
 function inst(id: string, state: InstanceState, expiresAt: string | null): Instance {
-  return {
+  return testInstance({
     id,
     name: `wolphin.p.${id.slice(2)}`,
     slot: Number(id.slice(2)) || null,
     state,
-    publicIp: null,
-    privateIp: null,
-    publicDns: null,
-    privateDns: null,
-    imageId: null,
-    instanceType: null,
-    zone: null,
-    launchTime: null,
-    owner: null,
     expiresAt,
-    outdated: false,
-    market: 'on-demand',
     tags: expiresAt === null ? {} : {'wolphin:expires-at': expiresAt},
-  } as Instance
+  })
 }
 
 describe('unit: durations', () => {

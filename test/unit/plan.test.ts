@@ -12,30 +12,22 @@ import {
   resolveSlotClaims,
 } from '../../src/project/plan.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
+import {testInstance} from '../support/fixtures.js'
 
 let seq = 0
 function inst(slot: number | null, state: InstanceState, extra: Partial<Instance> = {}): Instance {
   seq++
-  return {
+  return testInstance({
     id: extra.id ?? `i-${String(seq).padStart(4, '0')}`,
     name: slot === null ? null : `wolphin.p.${slot}`,
     slot,
     state,
-    publicIp: null,
-    privateIp: null,
-    publicDns: null,
-    privateDns: null,
     imageId: 'ami-1',
     instanceType: 't3.micro',
     zone: 'us-east-1a',
     launchTime: extra.launchTime ?? `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z`,
-    owner: null,
-    expiresAt: null,
-    outdated: false,
-    market: 'on-demand',
-    tags: {},
     ...extra,
-  }
+  })
 }
 
 /** Compact view of a plan: [id, deps, kind, ids-or-slots, until/minCount]. */

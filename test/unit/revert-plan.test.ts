@@ -4,6 +4,7 @@ import {describeAction, type Plan, planCreate} from '../../src/project/plan.js'
 import {analyseRevert, planRevert, type RevertOptions} from '../../src/project/revert.js'
 import {Tag} from '../../src/project/tags.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
+import {testInstance} from '../support/fixtures.js'
 
 const RUN = '2026-01-01T00:00:00.000Z'
 
@@ -21,25 +22,17 @@ function inst(
     tags[Tag.Slot] = String(slot)
   }
   if (o.replaced) tags[Tag.Replaced] = o.replaced === true ? RUN : o.replaced
-  return {
+  return testInstance({
     id,
     name: slot === null ? null : `wolphin.p.${slot}`,
     slot,
     state,
-    publicIp: null,
-    privateIp: null,
-    publicDns: null,
-    privateDns: null,
     imageId: 'ami-1',
     instanceType: 't3.micro',
-    zone: null,
     launchTime: `2026-01-01T00:${String(o.minute ?? 0).padStart(2, '0')}:00.000Z`,
-    owner: null,
-    expiresAt: null,
     outdated: o.outdated ?? false,
-    market: 'on-demand',
     tags,
-  }
+  })
 }
 
 const lines = (p: Plan) => p.actions.map((a) => describeAction(a))

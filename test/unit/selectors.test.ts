@@ -14,27 +14,17 @@ import {
   parseTagFilter,
   selectorFromFlags,
 } from '../../src/selectors/index.js'
+import {testInstance} from '../support/fixtures.js'
 
 function inst(slot: number, state: InstanceState, tags: Record<string, string> = {}): Instance {
-  return {
+  return testInstance({
     id: `i-${slot}`,
     name: `wolphin.p.${slot}`,
     slot,
     state,
-    publicIp: null,
-    privateIp: null,
-    publicDns: null,
-    privateDns: null,
-    imageId: null,
-    instanceType: null,
-    zone: null,
-    launchTime: null,
-    owner: null,
-    expiresAt: null,
     outdated: slot % 2 === 0,
-    market: 'on-demand',
     tags,
-  }
+  })
 }
 
 const fleet = [
