@@ -11,7 +11,9 @@ import {applySelector, type Selector} from '../selectors/index.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
+import type {OutputSink} from './output.js'
 import {planPut, putOverSftp} from './put.js'
+import {withEnv} from './remote-command.js'
 import {sshConfigOf, sshSettings} from './settings.js'
 import {createSshConnector, type Connector} from './ssh.js'
 import {emptyResult, fanOut, runSsh} from './ssh-runner.js'
@@ -56,9 +58,19 @@ export interface ExecOptions {
    * on their instances (SSH) or cancelled (SSM), and each target's result says so.
    */
   signal?: AbortSignal
+  /**
+   * Where every chunk of every instance's output goes, unchanged, with backpressure (the command
+   * is paused while the sink is full). Without it, output is captured into the results (up to
+   * 8 MiB a stream) and reported as `line` events.
+   */
+  output?: OutputSink
+  /** Variables exported for the command (by the remote shell: `export K='v'; COMMAND`). */
+  env?: Record<string, string>
+  /** Allocate a terminal for the command (SSH only; stdout and stderr then arrive merged). */
+  tty?: boolean
 }
 
-export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
+export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs' | 'env' | 'tty'>
 
 interface Selection {
   running: Instance[]
@@ -170,7 +182,8 @@ export async function execOnProject(
       port: 0,
       instance: i,
     }))
-    const results = await runSsm(targets, command, port, {
+    const results = await runSsm(targets, withEnv(command, opts.env), port, {
+      output: opts.output,
       timeoutMs,
       concurrency: opts.concurrency,
       failFast: opts.failFast,
@@ -193,6 +206,9 @@ export async function execOnProject(
       failFast: opts.failFast,
       onEvent: emit,
       signal: opts.signal,
+      output: opts.output,
+      env: opts.env,
+      tty: opts.tty,
     })
     return finalResult(project, via, 'exec', false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
@@ -225,6 +241,7 @@ export async function putOnProject(
         failFast: opts.failFast,
         onEvent: emit,
         signal: opts.signal,
+        output: opts.output,
       },
       async (session, _t, io) => {
         const sftp = await session.sftp()
