@@ -142,6 +142,9 @@ export abstract class BaseCommand extends Command {
       for (const sig of INTERRUPTS) {
         const handler = () => {
           if (sig === 'SIGHUP') process.stderr.on('error', () => {})
+          // SIGTERM or SIGHUP again while the stop is under way (a wrapper passing the signal on,
+          // a process group signalled twice) does not cut it short; a second Ctrl-C does.
+          if (ac.signal.aborted && sig !== 'SIGINT' && listened) return
           if (ac.signal.aborted || !(this.applying || listened)) {
             if (sig === 'SIGINT') {
               say('\nwolphin: interrupted\n')

@@ -237,7 +237,11 @@ function sessionOf(client: Client): SshSession {
             io.signal?.removeEventListener('abort', onAbort)
             resolve({exitCode, signal: sig, stop})
           }
-          const closed = () => --open === 0 && settle()
+          // Once stopping has started, the result waits for what it found.
+          let stopping: Promise<void> | null = null
+          const closed = () => {
+            if (--open === 0) void (stopping ?? Promise.resolve()).then(settle)
+          }
           // On timeout or interrupt: sshd ignores the "signal" request for sessions without a
           // terminal, so a second session stops this connection's commands (see STOP_SCRIPT), then
           // the channel is closed whatever it found.
@@ -247,7 +251,7 @@ function sessionOf(client: Client): SshSession {
             } catch {
               // the channel may be gone already
             }
-            void stopOtherSessions(client).then((s) => {
+            stopping = stopOtherSessions(client).then((s) => {
               stop = s
               try {
                 ch.close()
