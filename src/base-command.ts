@@ -9,6 +9,7 @@ import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinErro
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {type Selector, selectorFromFlags} from './selectors/index.js'
+import {stdoutClosed} from './util/stdout-closed.js'
 
 /** The signals that interrupt an operation gracefully (see BaseCommand#interruptSignal). */
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -199,6 +200,12 @@ export abstract class BaseCommand extends Command {
         this.onInterrupt.push([sig, handler])
         process.on(sig, handler)
       }
+      // The reader of stdout went away (`| head`): what runs on instances is stopped as on
+      // SIGPIPE, rather than left running behind an exit.
+      stdoutClosed.handler = () => {
+        if (!listened) process.exit(0)
+        if (!ac.signal.aborted) ac.abort('SIGPIPE')
+      }
     }
     return this.interrupt.signal
   }
@@ -262,6 +269,7 @@ export abstract class BaseCommand extends Command {
 
   protected async finally(err: Error | undefined): Promise<unknown> {
     for (const [sig, h] of this.onInterrupt) process.removeListener(sig, h)
+    stdoutClosed.handler = null
     if (this.finishProgress) await this.finishProgress().catch(() => {})
     return super.finally(err)
   }

@@ -107,6 +107,8 @@ export async function fanOut(
       let session: SshSession | null = null
       try {
         session = await connector(t, ac.signal)
+        // Stopped while connecting: the command is not started at all.
+        if (ac.signal.aborted) throw new Error('stopped before the command started')
         const r = await work(session, t, io)
         const {stopFound: stop, ...rest} = r
         result = {...emptyResult(t, 'ok', null, started), ...rest}

@@ -98,6 +98,7 @@ export function createSshConnector(
         client.end()
         reject(hostKeyError ? new UnreachableError(hostKeyError.message, true) : e)
       }
+      if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, {once: true})
       client.once('ready', () => {
         if (settled) return void client.end()
@@ -261,7 +262,8 @@ function sessionOf(client: Client): SshSession {
               settle()
             })
           }
-          io.signal?.addEventListener('abort', onAbort, {once: true})
+          if (io.signal?.aborted) onAbort()
+          else io.signal?.addEventListener('abort', onAbort, {once: true})
           ch.on('exit', (code: number | null, signalName?: string) => {
             if (typeof code === 'number') exitCode = code
             if (signalName) sig = signalName

@@ -9,12 +9,14 @@ import {createReadStream} from 'node:fs'
 import {StringDecoder} from 'node:string_decoder'
 
 import type {OutputFiles} from '../exec/output-files.js'
+import {writeTo} from './exec-output.js'
 import type {OutputStream, TargetResult} from '../exec/types.js'
 
 type Field = {path: string; encoding: 'text' | 'base64'}
 
 async function put(out: NodeJS.WritableStream, s: string): Promise<void> {
-  if (!out.write(s)) await new Promise<void>((resolve) => out.once('drain', resolve))
+  const d = writeTo(out, s)
+  if (d !== true) await d
 }
 
 async function streamField(out: NodeJS.WritableStream, f: Field): Promise<void> {

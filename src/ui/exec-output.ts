@@ -59,18 +59,23 @@ function copyInto(src: Uint8Array, dst: Uint8Array, at: number, from: number, to
   return n
 }
 
-/** Writes `buf`; a promise when the stream is full, settled on 'drain' (or when it fails). */
-function writeTo(out: NodeJS.WritableStream, buf: Buffer | string): Delivery {
+/** Writes `buf`; a promise when the stream is full, settled on 'drain', rejected if it fails or closes. */
+export function writeTo(out: NodeJS.WritableStream, buf: Buffer | string): Delivery {
+  const stream = out as NodeJS.WritableStream & {destroyed?: boolean}
+  if (stream.destroyed) return Promise.reject(new Error('the output stream is closed'))
   if (out.write(buf)) return true
   return new Promise<void>((resolve, reject) => {
     const done = (e?: unknown) => {
       out.removeListener('drain', done)
       out.removeListener('error', done)
+      out.removeListener('close', done)
       if (e instanceof Error) reject(e)
+      else if (stream.destroyed) reject(new Error('the output stream is closed'))
       else resolve()
     }
     out.on('drain', done)
     out.on('error', done)
+    out.on('close', done)
   })
 }
 

@@ -46,6 +46,8 @@ function runSlow(
     consume?: (chunk: Buffer) => void
     /** Sends `signal` `delayMs` after the start. */
     kill?: {signal: NodeJS.Signals; delayMs: number}
+    /** Closes the reading end of stdout after the first chunk, like `| head -1`. */
+    closeAfterFirst?: boolean
     timeoutMs?: number
   },
 ): Promise<Outcome> {
@@ -70,6 +72,7 @@ function runSlow(
     child.stdout.on('data', (d: Buffer) => {
       stdoutBytes += d.length
       opts.consume?.(d)
+      if (opts.closeAfterFirst) return void child.stdout.destroy()
       if (opts.bytesPerSec) {
         child.stdout.pause()
         setTimeout(() => child.stdout.resume(), (d.length / opts.bytesPerSec) * 1000)
@@ -341,6 +344,19 @@ describe('e2e: exec output and interrupts against real sshd', function () {
           for (const l of running) await run('kill', ['-KILL', l.split(/\s+/)[0]]).catch(() => {})
         }
       })
+
+    it('a reader that goes away (| head -1) stops the commands on every instance', async () => {
+      const marker = `300.${process.pid}${Math.floor(Math.random() * 1e6)}`
+      const r = await runSlow(['exec', '--', `echo one; echo two; sleep 1; echo three; sleep ${marker}`], {
+        cwd: dir,
+        env,
+        closeAfterFirst: true,
+      })
+      const running = await processesWith(`sleep ${marker}`)
+      for (const l of running) await run('kill', ['-KILL', l.split(/\s+/)[0]]).catch(() => {})
+      expect(running, 'left running').to.deep.equal([])
+      expect(r.stderr.match(/not done: .*interrupted \(SIGPIPE\): the command was stopped/g)).to.have.length(4)
+    })
 
     it('a root command that ignores SIGTERM is still stopped (SIGKILL through sudo -n)', async function () {
       if (!sudoUser) this.skip()
