@@ -48,7 +48,8 @@ export async function main(): Promise<void> {
   if (fastVersion()) return
   // A reader that went away (`wolphin status --json | head`) is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') {
+    // EPIPE: the reader went away; EIO: the terminal hung up (SIGHUP follows or came first).
+    if (e.code === 'EPIPE' || e.code === 'EIO') {
       if (stdoutClosed.handler) return stdoutClosed.handler()
       process.exit(0)
     }

@@ -75,6 +75,8 @@ export {
   NoVerifier,
   parseKnownHosts,
   fingerprint,
+  OutputFiles,
+  teeSinks,
 } from './exec/index.js'
 export type {
   ExecEvent,
@@ -87,4 +89,6 @@ export type {
   TargetResult,
   WaitForSshOptions,
   HostKeyVerifier,
+  OutputSink,
+  Delivery,
 } from './exec/index.js'

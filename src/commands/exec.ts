@@ -47,7 +47,10 @@ export async function terminalOutput(
   const output = createExecOutput({
     mode: opts.quiet ? 'quiet' : opts.group ? 'group' : 'stream',
     prefix: opts.prefix ?? true,
-    colour: {stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY)},
+    colour: {
+      stdout: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      stderr: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    },
   })
   return {onEvent: output.onEvent, output}
 }
