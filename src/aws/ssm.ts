@@ -5,6 +5,7 @@
 import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
+  GetParameterCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
@@ -51,6 +52,20 @@ export function createSsmClient(opts: AwsOptions): SSMClient {
     retryMode: 'adaptive',
     maxAttempts: opts.maxAttempts ?? 8,
   })
+}
+
+/** One GetParameter: the value of a Systems Manager parameter (`name`, `name:version`, an ARN). */
+export async function getParameterValue(opts: AwsOptions, name: string): Promise<string> {
+  const client = createSsmClient(opts)
+  try {
+    const value = (await client.send(new GetParameterCommand({Name: name}))).Parameter?.Value
+    if (!value) throw new Error(`parameter ${name} has no value`)
+    return value
+  } catch (e) {
+    throw mapAwsError(e, 'GetParameter')
+  } finally {
+    client.destroy()
+  }
 }
 
 export class SdkSsmPort implements SsmPort {
