@@ -17,7 +17,17 @@ export const DEFAULTS = {
   maxAttempts: 8,
   nameTags: 'launch',
   lease: {action: 'stop', grace: 0, enforce: 'watchdog'},
+  // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
+  // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
+  timeouts: {connect: 10, request: 60, total: 180},
 } as const
+
+/** Time limits of every AWS call, in seconds (see DEFAULTS.timeouts). */
+export interface AwsTimeouts {
+  connect: number
+  request: number
+  total: number
+}
 
 /**
  * `ami: resolve:ssm:NAME` (EC2 resolves the Systems Manager parameter at launch): a parameter path
@@ -171,6 +181,9 @@ export const fileSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(20).optional(),
   nameTags: z.enum(['launch', 'per-instance']).optional(),
   disk: disk.optional(),
+  timeouts: z
+    .strictObject({connect: seconds.optional(), request: seconds.optional(), total: seconds.optional()})
+    .optional(),
 })
 export type ConfigFile = z.input<typeof fileSchema>
 
@@ -216,6 +229,8 @@ export interface ResolvedConfig {
    * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
    */
   nameTags: 'launch' | 'per-instance'
+  /** Time limits of every AWS call, in seconds. */
+  timeouts: AwsTimeouts
   /** The root volume: size in GiB and/or EBS type, on the AMI's root device. */
   disk?: {size?: number; type?: string}
 }
