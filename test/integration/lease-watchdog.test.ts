@@ -4,7 +4,6 @@
  * the user's script byte for byte), the checks made before any AWS call, `disk`, `ami:
  * resolve:ssm:` with drift by the parameter's current image, and why an instance stopped.
  */
-import {spawnSync} from 'node:child_process'
 import {mkdir, mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,6 +17,7 @@ import {
 import {PutParameterCommand, SSMClient} from '@aws-sdk/client-ssm'
 import {expect} from 'chai'
 
+import {cloudInitParts} from '../support/cloud-init.js'
 import {startCapacityProxy, type CapacityProxy} from '../support/capacity-proxy.js'
 import {runCli} from '../support/cli.js'
 import {TEST_AMI, testClient} from '../support/ec2.js'
@@ -34,22 +34,6 @@ interface StatusJson {
     outdated: boolean
     stateReason: {code: string | null; message: string | null; summary: string} | null
   }>
-}
-
-/** The non-multipart parts of a MIME user data, read as cloud-init reads them (Python email). */
-function cloudInitParts(text: string): Array<{ctype: string; payload: Buffer}> {
-  const py = `
-import base64, email, json, sys
-msg = email.message_from_string(sys.stdin.read())
-print(json.dumps([{"ctype": p.get_content_type(), "payload": base64.b64encode(p.get_payload(decode=True)).decode()}
-                  for p in msg.walk() if not p.is_multipart()]))
-`
-  const r = spawnSync('python3', ['-c', py], {input: text, encoding: 'utf8', timeout: 20_000})
-  if (r.status !== 0) throw new Error(r.stderr)
-  return (JSON.parse(r.stdout) as Array<{ctype: string; payload: string}>).map((p) => ({
-    ctype: p.ctype,
-    payload: Buffer.from(p.payload, 'base64'),
-  }))
 }
 
 describe('integration: the lease watchdog and launch settings (moto)', function () {

@@ -4,7 +4,6 @@
  * the shutdown behaviour, EC2's limits checked before any call, `disk` and `ami: resolve:ssm:`.
  * The multipart is read back the way cloud-init reads it (Python's email parser).
  */
-import {spawnSync} from 'node:child_process'
 
 import {
   DescribeImagesCommand,
@@ -30,34 +29,12 @@ import {Project} from '../../src/project/project.js'
 import {specHash} from '../../src/project/spec.js'
 import {watchdogInstaller} from '../../src/project/watchdog.js'
 import {testConfig} from '../support/fixtures.js'
+import {cloudInitParts} from '../support/cloud-init.js'
 import {useClassMock, useEc2ClassMock} from '../support/sdk-mock.js'
 
 const HOUR = 3_600_000
 const leased = (over: Partial<ResolvedConfig> = {}) =>
   testConfig({lease: HOUR, leasePolicy: {action: 'stop', graceMs: 0, enforce: 'watchdog'}, ...over})
-
-/** The parts of a MIME document as cloud-init's user-data processing sees them (Python email). */
-function cloudInitParts(text: string): Array<{ctype: string; filename: string | null; payload: Buffer}> {
-  const py = `
-import base64, email, json, sys
-msg = email.message_from_string(sys.stdin.read())
-out = []
-for part in msg.walk():
-    if part.is_multipart():
-        continue
-    out.append({"ctype": part.get_content_type(), "filename": part.get_filename(),
-                "payload": base64.b64encode(part.get_payload(decode=True)).decode()})
-print(json.dumps(out))
-`
-  const r = spawnSync('python3', ['-c', py], {input: text, encoding: 'utf8', timeout: 20_000})
-  if (r.status !== 0) throw new Error(r.stderr)
-  return (JSON.parse(r.stdout) as Array<{ctype: string; filename: string | null; payload: string}>).map(
-    (p) => ({
-      ...p,
-      payload: Buffer.from(p.payload, 'base64'),
-    }),
-  )
-}
 
 describe('launch settings: the lease watchdog in the user data', () => {
   const cases: Array<[string, string]> = [

@@ -7,7 +7,7 @@ import {stateText} from '../../src/ui/render.js'
 const raw = (code: string | null, message: string | null, transition: string | null, expiresAt?: string) => ({
   stateReason: code || message ? {code, message} : null,
   transitionReason: transition,
-  tags: expiresAt ? {'wolphin:expires-at': expiresAt} : {},
+  tags: (expiresAt ? {'wolphin:expires-at': expiresAt} : {}) as Record<string, string>,
 })
 
 describe('state reason', () => {
