@@ -282,7 +282,9 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         iamInstanceProfile: c.iamInstanceProfile,
         imdsv2: c.imdsv2,
         metadataTags: settings.metadataTags,
-        shutdownBehavior: settings.shutdownBehavior,
+        // EC2 cannot stop a one-time spot instance: a leased one that powers off is terminated.
+        shutdownBehavior:
+          attempt.market === 'spot' && c.lease !== undefined ? 'terminate' : settings.shutdownBehavior,
         rootVolume: root,
         spot: attempt.market === 'spot' ? {maxPrice: c.maxPrice} : undefined,
       })

@@ -215,6 +215,12 @@ describe('launch settings: the RunInstances request (aws-sdk-client-mock)', () =
     expect(userData(input)).to.include('GRACE=600\n')
   })
 
+  it('a leased spot launch terminates on power-off (EC2 cannot stop a one-time spot instance)', async () => {
+    const input = await createOne(leased({market: 'spot'}))
+    expect(input.InstanceMarketOptions?.MarketType).to.equal('spot')
+    expect(input.InstanceInitiatedShutdownBehavior).to.equal('terminate')
+  })
+
   it('enforce: reaper: the user data as it is, no metadata tags', async () => {
     const input = await createOne(
       leased({userData: 'abc', leasePolicy: {action: 'stop', graceMs: 0, enforce: 'reaper'}}),
