@@ -321,6 +321,27 @@ describe('launch settings: the RunInstances request (aws-sdk-client-mock)', () =
   describe('ami: resolve:ssm:', () => {
     const alias = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'
 
+    it('with disk: the root device of the image the parameter names (GetParameter, then DescribeImages)', async () => {
+      ssm.on(GetParameterCommand).resolves({Parameter: {Value: 'ami-resolved'}})
+      ec2.on(DescribeImagesCommand).resolves({
+        Images: [
+          {
+            ImageId: 'ami-resolved',
+            RootDeviceName: '/dev/xvda',
+            BlockDeviceMappings: [{DeviceName: '/dev/xvda', Ebs: {VolumeSize: 8}}],
+          },
+        ],
+      })
+      const input = await createOne(testConfig({ami: alias, disk: {type: 'gp3'}}))
+      expect(ec2.commandCalls(DescribeImagesCommand)[0].args[0].input).to.deep.equal({
+        ImageIds: ['ami-resolved'],
+      })
+      expect(input.ImageId).to.equal(alias)
+      expect(input.BlockDeviceMappings).to.deep.equal([
+        {DeviceName: '/dev/xvda', Ebs: {VolumeSize: undefined, VolumeType: 'gp3', DeleteOnTermination: true}},
+      ])
+    })
+
     it('is passed to EC2 as it is (EC2 resolves it at launch)', async () => {
       ssm.on(GetParameterCommand).resolves({Parameter: {Value: 'ami-12345678'}})
       const input = await createOne(testConfig({ami: alias}))
