@@ -57,7 +57,12 @@ export interface LoadedConfig {
 
 /** Formats the first zod issue as `file: field "a.b": message`. */
 function zodMessage(file: string, err: ZodError): string {
-  const issue = err.issues[0]
+  let issue = err.issues[0]
+  // A union whose mapping branch got as far as a field (lease: {grace: ...}) is about that field.
+  if (issue.code === 'invalid_union') {
+    const nested = (issue as {errors?: (typeof issue)[][]}).errors?.flat().find((i) => i.path.length > 0)
+    if (nested) issue = {...nested, path: [...issue.path, ...nested.path]}
+  }
   const field = issue.path.map(String).join('.')
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as {keys: string[]}).keys

@@ -69,7 +69,9 @@ const leaseObject = z.strictObject({
   /** What the lease's end does: the watchdog powers off, EC2 then stops or terminates. */
   action: z.enum(['stop', 'terminate']).optional(),
   /** The watchdog waits this long past the lease end, like `reap --grace`. */
-  grace: duration.optional(),
+  grace: duration
+    .refine((v) => parseDuration(v)! <= 366 * 86_400_000, {message: 'expected a grace of at most 366d'})
+    .optional(),
   /** `watchdog`: the instance enforces its own lease; `reaper`: only `wolphin reap` does. */
   enforce: z.enum(['watchdog', 'reaper']).optional(),
 })

@@ -76,15 +76,17 @@ describe('config', () => {
     ['not a mapping', '- a\n- b\n', /wolphin\.yaml: expected a mapping of fields/],
     ['missing project', 'ami: ami-12345678\n', /wolphin\.yaml: field "project" is required/],
     ['bad lease', base + 'lease: soon\n', /field "lease": expected a duration/],
+    ['bad lease type', base + 'lease: [8h]\n', /field "lease": expected a duration like 8h, or \{duration/],
     [
       'bad lease action',
       base + 'lease: {duration: 8h, action: kill}\n',
-      /field "lease": expected a duration like 8h, or \{duration/,
+      /field "lease.action": .*"stop"\|"terminate"/,
     ],
+    ['lease object without duration', base + 'lease: {action: stop}\n', /field "lease.duration": /],
     [
-      'lease object without duration',
-      base + 'lease: {action: stop}\n',
-      /field "lease": expected a duration like 8h, or \{duration/,
+      'huge lease grace',
+      base + 'lease: {duration: 8h, grace: 1e30}\n',
+      /field "lease.grace": expected a grace of at most 366d/,
     ],
     [
       'bad AMI alias',
