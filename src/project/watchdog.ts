@@ -115,6 +115,17 @@ mkdir -p /usr/local/sbin
 cat > ${WATCHDOG_PATH} <<'WOLPHIN_WATCHDOG_EOF'
 ${watchdogScript(graceSeconds)}WOLPHIN_WATCHDOG_EOF
 chmod 755 ${WATCHDOG_PATH}
+# Every minute from cron: /etc/cron.d, else root's crontab.
+cron() {
+  if [ -d /etc/cron.d ]; then
+    echo '* * * * * root ${WATCHDOG_PATH}' > /etc/cron.d/wolphin-lease && chmod 644 /etc/cron.d/wolphin-lease
+  elif command -v crontab >/dev/null 2>&1; then
+    (crontab -l 2>/dev/null | grep -v wolphin-lease-watchdog; echo '* * * * * ${WATCHDOG_PATH}') | crontab -
+  else
+    echo 'wolphin-lease: no systemd and no cron: this instance does not enforce its lease' >&2
+    return 1
+  fi
+}
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   cat > /etc/systemd/system/wolphin-lease.service <<'WOLPHIN_UNIT_EOF'
 [Unit]
@@ -133,14 +144,9 @@ AccuracySec=5s
 [Install]
 WantedBy=timers.target
 WOLPHIN_UNIT_EOF
-  systemctl daemon-reload && systemctl enable --now wolphin-lease.timer
-elif [ -d /etc/cron.d ]; then
-  echo '* * * * * root ${WATCHDOG_PATH}' > /etc/cron.d/wolphin-lease
-  chmod 644 /etc/cron.d/wolphin-lease
-elif command -v crontab >/dev/null 2>&1; then
-  (crontab -l 2>/dev/null | grep -v wolphin-lease-watchdog; echo '* * * * * ${WATCHDOG_PATH}') | crontab -
+  systemctl daemon-reload && systemctl enable --now wolphin-lease.timer || cron
 else
-  echo 'wolphin-lease: no systemd and no cron: this instance does not enforce its lease' >&2
+  cron
 fi
 `
 }

@@ -227,6 +227,22 @@ describe('lease watchdog: the check on the instance, against a fake IMDS', funct
     expect(await readFile(calls, 'utf8').catch(() => '')).to.equal('')
   })
 
+  it('the installer and the check are valid sh (sh -n, as dash parses them)', async () => {
+    for (const [name, text] of [
+      ['installer.sh', watchdogInstaller(30)],
+      ['check.sh', watchdogScript(30)],
+    ]) {
+      const file = path.join(dir, name)
+      await writeFile(file, text)
+      const r = await new Promise<{code: number; stderr: string}>((resolve) =>
+        execFile('sh', ['-n', file], (err, _out, stderr) =>
+          resolve({code: err ? ((err as {code?: number}).code ?? 1) : 0, stderr}),
+        ),
+      )
+      expect(r, name).to.deep.equal({code: 0, stderr: ''})
+    }
+  })
+
   it('the installer writes exactly this check, and schedules it every minute (systemd, else cron)', () => {
     const installer = watchdogInstaller(90)
     const start = installer.indexOf("<<'WOLPHIN_WATCHDOG_EOF'\n") + "<<'WOLPHIN_WATCHDOG_EOF'\n".length
@@ -237,5 +253,6 @@ describe('lease watchdog: the check on the instance, against a fake IMDS', funct
     expect(installer).to.include('OnUnitActiveSec=1min')
     expect(installer).to.include('systemctl daemon-reload && systemctl enable --now wolphin-lease.timer')
     expect(installer).to.include(`'* * * * * root ${WATCHDOG_PATH}' > /etc/cron.d/wolphin-lease`)
+    expect(installer).to.include('systemctl enable --now wolphin-lease.timer || cron')
   })
 })
