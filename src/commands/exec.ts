@@ -169,6 +169,12 @@ say what was stopped.`
     const env = parseEnv(flags.env)
     if (flags.tty && flags.via === 'ssm')
       throw new UsageError('--tty: SSM Run Command has no terminal; use --via ssh')
+    if (flags['output-dir']) {
+      const {stat} = await import('node:fs/promises')
+      const st = await stat(flags['output-dir']).catch(() => null)
+      if (st && !st.isDirectory())
+        throw new UsageError(`--output-dir: ${flags['output-dir']} exists and is not a directory`)
+    }
     const prefix = flags.prefix && !flags.raw
     const {timeout, selector, json, onEvent, project, terminal} = await this.openFanOut({...flags, prefix})
     const {OutputFiles} = await import('../exec/output-files.js')

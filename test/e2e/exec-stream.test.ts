@@ -276,6 +276,10 @@ describe('e2e: exec output and interrupts against real sshd', function () {
     const again = await cli('exec', '-i', '1', '--output-dir', out, '--', 'echo second')
     expect(again.stdout).to.equal('wolphin.stream.1 | second\n')
     expect(await readFile(path.join(out, 'wolphin.stream.1', 'stdout'), 'utf8')).to.equal('second\n')
+    // A file where the directory should be: exit 2 before anything runs.
+    const bad = await cli('exec', '--output-dir', path.join(dir, 'wolphin.yaml'), '--', 'true')
+    expect(bad.code).to.equal(2)
+    expect(bad.stderr).to.match(/--output-dir: .* is not a directory/)
   })
 
   it('--env exports variables (quoted as given) for the command; a bad name is exit 2', async () => {
