@@ -11,10 +11,12 @@ import {applySelector, type Selector} from '../selectors/index.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
-import {planPut, putOverSftp} from './put.js'
+import {CopyError, type CopyOutcome, planPut, putOverSftp} from './put.js'
 import {sshConfigOf, sshSettings} from './settings.js'
 import {createSshConnector, type Connector} from './ssh.js'
-import {emptyResult, fanOut, runSsh} from './ssh-runner.js'
+import {emptyResult, fanOut, runSsh, type TargetIo} from './ssh-runner.js'
+import type {SshSession} from './ssh.js'
+import type {SFTPWrapper} from 'ssh2'
 import {runSsm} from './ssm-runner.js'
 import {
   aggregateExitCode,
@@ -226,26 +228,39 @@ export async function putOnProject(
         onEvent: emit,
         signal: opts.signal,
       },
-      async (session, _t, io) => {
-        const sftp = await session.sftp()
-        // Timeout or Ctrl-C: ending the SFTP session fails the transfer in flight.
-        const stop = () => sftp.end()
-        io.signal.addEventListener('abort', stop, {once: true})
-        try {
-          const done = await putOverSftp(sftp, plan)
-          io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${plan.remote}\n`)
-          return {exitCode: 0}
-        } catch (e) {
-          return {error: (e as Error).message}
-        } finally {
-          io.signal.removeEventListener('abort', stop)
-          sftp.end()
-        }
-      },
+      copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
     )
     return finalResult(project, 'ssh', 'put', false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
     connector.close()
+  }
+}
+
+/** How long a stopped copy may take to remove what it created before its session is ended. */
+const UNDO_GRACE_MS = 10_000
+
+/**
+ * One host's share of put or get: an SFTP session for `copy`, a line saying what arrived, every
+ * failure on the target's stderr. A timeout or Ctrl-C lets the copy undo itself, for a bounded time.
+ */
+export function copyWork(copy: (sftp: SFTPWrapper, signal: AbortSignal) => Promise<CopyOutcome>) {
+  return async (session: SshSession, _t: Target, io: TargetIo): Promise<Partial<TargetResult>> => {
+    const sftp = await session.sftp()
+    let grace: ReturnType<typeof setTimeout> | undefined
+    const stop = () => (grace = setTimeout(() => sftp.end(), UNDO_GRACE_MS))
+    io.signal.addEventListener('abort', stop, {once: true})
+    try {
+      const done = await copy(sftp, io.signal)
+      io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${done.dest}\n`)
+      return {exitCode: 0}
+    } catch (e) {
+      if (e instanceof CopyError) for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+      return {error: (e as Error).message}
+    } finally {
+      clearTimeout(grace)
+      io.signal.removeEventListener('abort', stop)
+      sftp.end()
+    }
   }
 }
 
@@ -310,17 +325,12 @@ export async function* runningInstances(
           )[0],
         put: async (local, remote) => {
           const plan = await planPut(local, remote, opts.cwd)
-          const [r] = await fanOut([t], connector, {concurrency: 1}, async (session) => {
-            const sftp = await session.sftp()
-            try {
-              await putOverSftp(sftp, plan)
-              return {exitCode: 0}
-            } catch (e) {
-              return {error: (e as Error).message}
-            } finally {
-              sftp.end()
-            }
-          })
+          const [r] = await fanOut(
+            [t],
+            connector,
+            {concurrency: 1},
+            copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
+          )
           return r
         },
         connect: async () => (await connector(t)).client,
