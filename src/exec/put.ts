@@ -137,6 +137,25 @@ export async function mkdirp(sftp: SFTPWrapper, dir: string, created: string[] =
   }
 }
 
+/** Small files' contents kept for the other hosts of the same put (read once, sent N times). */
+const CACHE_BYTES = 64 * 1024 * 1024
+const contents = new WeakMap<PutPlan, {bytes: number; files: Map<string, Promise<Buffer>>}>()
+
+function contentOf(plan: PutPlan, f: LocalEntry): Promise<Buffer> {
+  let cache = contents.get(plan)
+  if (!cache) contents.set(plan, (cache = {bytes: 0, files: new Map()}))
+  const hit = cache.files.get(f.abs)
+  if (hit) return hit
+  const read = readFile(f.abs)
+  if (cache.bytes + f.size <= CACHE_BYTES) {
+    cache.bytes += f.size
+    cache.files.set(f.abs, read)
+    // A failed read is not remembered: the next host tries again, and says what it found.
+    read.catch(() => cache.files.delete(f.abs))
+  }
+  return read
+}
+
 const tempName = (to: string) =>
   path.posix.join(
     path.posix.dirname(to),
@@ -292,7 +311,7 @@ class RemoteCopy {
     const chunk = maxChunk(sftp, 'write')
     if (f.size <= SMALL_FILE) {
       // Read first: a local file that cannot be read creates nothing remotely.
-      const data = await readFile(f.abs)
+      const data = await contentOf(this.plan, f)
       const handle = await this.openTarget(to, mode)
       const reqs: Array<(cb: (err?: Error | null) => void) => void> = []
       for (let off = 0; off < data.length; off += chunk) {
