@@ -40,14 +40,14 @@ export interface CopyFailure {
 export class CopyError extends Error {
   constructor(
     readonly failures: CopyFailure[],
-    readonly removed: number,
+    /** What became of the rest: "removed the 3 path(s) this copy had created", ... */
+    readonly outcome: string,
     interrupted = false,
   ) {
     const shown = failures.slice(0, 5).map((f) => `${f.path}: ${f.error}`)
     const more = failures.length > shown.length ? `; and ${failures.length - shown.length} more` : ''
-    const undo = removed ? `; removed the ${removed} path(s) this copy had created` : '; nothing was created'
     super(
-      `${interrupted ? 'copy stopped' : `copy failed for ${failures.length} path(s)`}${shown.length ? `: ${shown.join('; ')}${more}` : ''}${undo}`,
+      `${interrupted ? 'copy stopped' : `copy failed for ${failures.length} path(s)`}${shown.length ? `: ${shown.join('; ')}${more}` : ''}; ${outcome}`,
     )
   }
 }
@@ -240,7 +240,10 @@ class RemoteCopy {
     try {
       await pipelined(chmods)
     } catch (e) {
-      throw new CopyError([{path: dest, error: `setting directory modes: ${sftpMessage(e)}`}], 0)
+      throw new CopyError(
+        [{path: dest, error: `setting directory modes: ${sftpMessage(e)}`}],
+        'the files were copied',
+      )
     }
     return {dest, files: this.files, bytes: this.bytes}
   }
@@ -383,7 +386,11 @@ class RemoteCopy {
     ]
     await Promise.all(removals)
     const removed = this.createdFiles.length + this.createdDirs.length
-    throw new CopyError(this.failures, removed, this.signal?.aborted === true && this.failures.length === 0)
+    throw new CopyError(
+      this.failures,
+      removed ? `removed the ${removed} path(s) this copy had created` : 'nothing was created',
+      this.signal?.aborted === true && this.failures.length === 0,
+    )
   }
 }
 

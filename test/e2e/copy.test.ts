@@ -159,4 +159,78 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       }
     })
   })
+
+  describe('get', () => {
+    it('copies a tree from every instance into LOCAL/<Name>/, bytes, modes and symlinks kept', async () => {
+      const f = fleet()
+      for (const i of [0, 1]) {
+        const root = path.join(home(i), 'results')
+        await makeTree(root, {
+          'summary.txt': {data: `host ${i + 1}\r\nline two\r\n`, mode: 0o644},
+          'raw/samples.bin': {data: randomBytes(700_000), mode: 0o600},
+          'raw/invalid-utf8.txt': {
+            data: Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3, 0x28, 0x0a]),
+            mode: 0o640,
+          },
+          'bin/run.sh': {data: '#!/bin/sh\n', mode: 0o755},
+          'empty.log': {data: '', mode: 0o444},
+        })
+        await mkdir(path.join(root, 'private'), {mode: 0o700})
+        await chmod(path.join(root, 'private'), 0o700)
+        await symlink('summary.txt', path.join(root, 'latest'))
+      }
+      const out = path.join(f.dir, 'collected')
+      const r = await f.cli('get', 'results', out, '--json')
+      expect(r.code, r.stderr).to.equal(0)
+      const j = r.json<Json>()
+      expect(j.operation).to.equal('get')
+      expect(j.summary).to.include({ok: 2, failed: 0, unreachable: 0})
+      for (const i of [0, 1]) {
+        const name = `wolphin.${f.project}.${i + 1}`
+        expect(await snapshot(path.join(out, name, 'results')), name).to.deep.equal(
+          await snapshot(path.join(home(i), 'results')),
+        )
+        expect(j.results[i].stdout).to.match(
+          new RegExp(`^copied 6 file\\(s\\), \\d+ bytes to .*${name}/results\\n$`),
+        )
+      }
+      expect((await readdir(out)).sort()).to.deep.equal(['wolphin.fleet.1', 'wolphin.fleet.2'])
+      // Again, after the remote changed: the local copy converges to it.
+      await writeFile(path.join(home(0), 'results/summary.txt'), 'changed\n')
+      const again = await f.cli('get', '-i', '1', 'results', out)
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stderr).to.match(/1 ok, 0 failed, 0 unreachable/)
+      expect(await readFile(path.join(out, 'wolphin.fleet.1/results/summary.txt'), 'utf8')).to.equal(
+        'changed\n',
+      )
+      expect(await snapshot(path.join(out, 'wolphin.fleet.1/results'))).to.deep.equal(
+        await snapshot(path.join(home(0), 'results')),
+      )
+    })
+
+    it('a single file; a path missing on one instance fails there (exit 3) and the rest still arrive', async () => {
+      const f = fleet()
+      await writeFile(path.join(home(0), 'app.log'), 'one\n')
+      const out = path.join(f.dir, 'logs')
+      const r = await f.cli('get', 'app.log', out)
+      expect(r.code).to.equal(3)
+      expect(await readFile(path.join(out, 'wolphin.fleet.1/app.log'), 'utf8')).to.equal('one\n')
+      expect(r.stderr).to.match(/1 ok, 1 failed, 0 unreachable/)
+      expect(r.stderr).to.match(
+        /wolphin\.fleet\.2\)?: failed: copy failed for 1 path\(s\): app\.log: No such file/,
+      )
+    })
+
+    it('bad input is refused before any AWS call (exit 2)', async () => {
+      const f = fleet()
+      await writeFile(path.join(f.dir, 'a-file'), 'x')
+      const dead = {...f.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'}
+      const {runCli} = await import('../support/cli.js')
+      const r = await runCli(['get', 'results', 'a-file'], {cwd: f.dir, env: dead})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.match(/get: a-file exists and is not a directory/)
+      const r2 = await runCli(['get', 'results'], {cwd: f.dir, env: dead})
+      expect(r2.code).to.equal(2)
+    })
+  })
 })
