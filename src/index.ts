@@ -64,6 +64,8 @@ export {isReplaced} from './project/tags.js'
 export {
   execOnProject,
   putOnProject,
+  getFromProject,
+  CopyError,
   runningInstances,
   waitForSsh,
   waitForProjectSsh,
@@ -83,6 +85,8 @@ export type {
   ExecResult,
   ExecSummary,
   PutOptions,
+  GetOptions,
+  CopyFailure,
   RunningHost,
   TargetResult,
   WaitForSshOptions,

@@ -2,6 +2,8 @@
  * SSH over ssh2: connecting (optionally through a bastion), running a command with streamed output,
  * and the SFTP half (put). ssh2 is loaded on first use.
  */
+import type {Duplex} from 'node:stream'
+
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 
 import {HostKeyError} from '../errors.js'
@@ -116,6 +118,10 @@ export function createSshConnector(
           )
         },
       })
+      // Without TCP_NODELAY every small SSH packet (an SFTP request, a channel window update) waits
+      // for the previous one's ACK (Nagle), which dominates a copy of many small files.
+      client.setNoDelay?.(true)
+      coalesceWrites(client)
     })
   }
 
@@ -201,6 +207,30 @@ export function createSshConnector(
       bastion = null
     },
   })
+}
+
+/**
+ * Everything ssh2 writes to the connection in one tick leaves in one writev. ssh2 writes each packet
+ * in up to three pieces (length, body, MAC), and a burst of pipelined SFTP requests is many packets:
+ * without this, each piece is its own system call and, with TCP_NODELAY, often its own segment.
+ */
+function coalesceWrites(client: Client): void {
+  // ssh2 keeps its socket (or the bastion channel it was given) here and writes through it.
+  const sock = (client as unknown as {_sock?: Duplex})._sock
+  if (!sock || typeof sock.cork !== 'function') return
+  const write = sock.write.bind(sock) as (...args: unknown[]) => boolean
+  let corked = false
+  sock.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true
+      sock.cork()
+      process.nextTick(() => {
+        corked = false
+        sock.uncork()
+      })
+    }
+    return write(...args)
+  }) as Duplex['write']
 }
 
 function sessionOf(client: Client): SshSession {

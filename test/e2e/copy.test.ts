@@ -1,0 +1,236 @@
+import {createHash, randomBytes} from 'node:crypto'
+import {chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import {expect} from 'chai'
+
+import type {ExecResult} from '../../src/exec/types.js'
+import {useFleet} from '../support/fleet.js'
+
+/** `put --json` / `get --json`: the result, plus `error` on a non-zero exit. */
+type Json = ExecResult & {error?: {exitCode: number; message: string}}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** Every path under `root` with its type, mode and content hash: a snapshot to compare. */
+async function snapshot(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  const walk = async (dir: string, rel: string) => {
+    for (const n of (await readdir(dir)).sort()) {
+      const p = path.join(dir, n)
+      const r = rel ? `${rel}/${n}` : n
+      const st = await lstat(p)
+      const mode = (st.mode & 0o7777).toString(8)
+      if (st.isSymbolicLink()) out[r] = `link ${await readlink(p)}`
+      else if (st.isDirectory()) {
+        out[r] = `dir ${mode}`
+        await walk(p, r)
+      } else out[r] = `file ${mode} ${sha(await readFile(p))}`
+    }
+  }
+  await walk(root, '')
+  return out
+}
+
+/** Writes files (and their modes) under `root`. */
+async function makeTree(root: string, files: Record<string, {data: Buffer | string; mode?: number}>) {
+  for (const [rel, f] of Object.entries(files)) {
+    const p = path.join(root, rel)
+    await mkdir(path.dirname(p), {recursive: true})
+    await writeFile(p, f.data)
+    if (f.mode !== undefined) await chmod(p, f.mode)
+  }
+}
+
+describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', function () {
+  this.timeout(120_000)
+  const fleet = useFleet({hosts: 2})
+  const home = (i: number) => fleet().lab.hosts[i].home
+
+  describe('put', () => {
+    it('put FILE EXISTING_DIR puts the file inside the directory and leaves its mode alone', async () => {
+      const f = fleet()
+      await makeTree(f.dir, {'report.sh': {data: '#!/bin/sh\necho report\n', mode: 0o750}})
+      const inbox = path.join(home(0), 'inbox')
+      await mkdir(inbox)
+      await chmod(inbox, 0o751)
+      const r = await f.cli('put', '-i', '1', path.join(f.dir, 'report.sh'), 'inbox')
+      expect(r.code, r.stderr).to.equal(0)
+      expect((await stat(inbox)).mode & 0o7777, 'the directory mode').to.equal(0o751)
+      expect((await stat(inbox)).isDirectory()).to.equal(true)
+      expect(await readFile(path.join(inbox, 'report.sh'), 'utf8')).to.equal('#!/bin/sh\necho report\n')
+      expect((await stat(path.join(inbox, 'report.sh'))).mode & 0o7777).to.equal(0o750)
+      expect(r.stdout).to.include(`copied 1 file(s), 22 bytes to inbox/report.sh`)
+      // Again: the copy inside is replaced, the directory still untouched.
+      const again = await f.cli('put', '-i', '1', path.join(f.dir, 'report.sh'), 'inbox')
+      expect(again.code, again.stderr).to.equal(0)
+      expect((await stat(inbox)).mode & 0o7777).to.equal(0o751)
+    })
+
+    it('a tree into an existing directory keeps the modes of the directories that were there', async () => {
+      const f = fleet()
+      const src = path.join(f.dir, 'site-src')
+      await makeTree(src, {'index.html': {data: '<h1>hi</h1>\n'}, 'css/a.css': {data: 'a{}\n'}})
+      await chmod(src, 0o755)
+      await chmod(path.join(src, 'css'), 0o700)
+      const site = path.join(home(0), 'site')
+      await mkdir(path.join(site, 'css'), {recursive: true})
+      await chmod(site, 0o711)
+      await chmod(path.join(site, 'css'), 0o751)
+      const r = await f.cli('put', '-i', '1', src, 'site')
+      expect(r.code, r.stderr).to.equal(0)
+      expect(await snapshot(site)).to.deep.equal({
+        css: 'dir 751',
+        'css/a.css': `file 644 ${sha(Buffer.from('a{}\n'))}`,
+        'index.html': `file 644 ${sha(Buffer.from('<h1>hi</h1>\n'))}`,
+      })
+      expect((await stat(site)).mode & 0o7777).to.equal(0o711)
+    })
+
+    it('a tree copy that fails partway names every failure, removes what it created and replaces nothing', async () => {
+      const f = fleet()
+      const src = path.join(f.dir, 'app-src')
+      await makeTree(src, {
+        'a.txt': {data: 'new a\n'},
+        'conf/app.json': {data: '{"rate": 500}\n'},
+        'conf/other.json': {data: '{}\n'},
+        'data/deep/blob.bin': {data: randomBytes(100_000)},
+        'new/x.txt': {data: 'x\n'},
+        'z.txt': {data: 'z\n'},
+      })
+      // On the instance: app.json is a directory and data a file, where the tree has the opposite.
+      const dst = path.join(home(0), 'app')
+      await makeTree(dst, {
+        'a.txt': {data: 'old a\n'},
+        data: {data: 'a file\n'},
+        'keep.txt': {data: 'keep\n'},
+      })
+      await mkdir(path.join(dst, 'conf/app.json'), {recursive: true})
+      const before = await snapshot(dst)
+      const r = await f.cli('put', '-i', '1', src, 'app', '--json')
+      expect(r.code, r.stderr).to.equal(3)
+      const res = r.json<Json>().results[0]
+      expect(res.status).to.equal('failed')
+      expect(res.error).to.match(/copy failed for 2 path\(s\)/)
+      expect(res.error).to.include('app/conf/app.json: exists and is a directory')
+      expect(res.error).to.include('app/data: exists and is not a directory (1 file(s) beneath not copied)')
+      expect(res.stderr.split('\n').filter(Boolean).sort()).to.deep.equal([
+        'app/conf/app.json: exists and is a directory',
+        'app/data: exists and is not a directory (1 file(s) beneath not copied)',
+      ])
+      // Nothing created is left behind (no 0-byte files, no new directory), nothing was replaced.
+      expect(await snapshot(dst)).to.deep.equal(before)
+      // The human form names every failure as well.
+      const human = await f.cli('put', '-i', '1', src, 'app')
+      expect(human.code).to.equal(3)
+      expect(human.stderr).to.include('wolphin.fleet.1 | app/conf/app.json: exists and is a directory')
+      expect(human.stderr).to.include('wolphin.fleet.1 | app/data: exists and is not a directory')
+      expect(await snapshot(dst)).to.deep.equal(before)
+    })
+
+    it('replaces a symlink at the destination rather than writing through it', async () => {
+      const f = fleet()
+      const victim = path.join(f.dir, 'victim.txt')
+      await writeFile(victim, 'do not touch\n')
+      const dst = path.join(home(0), 'linked')
+      await mkdir(dst, {recursive: true})
+      await symlink(victim, path.join(dst, 'conf.txt'))
+      await writeFile(path.join(f.dir, 'conf.txt'), 'config\n')
+      const r = await f.cli('put', '-i', '1', path.join(f.dir, 'conf.txt'), 'linked/')
+      expect(r.code, r.stderr).to.equal(0)
+      expect(await readFile(victim, 'utf8')).to.equal('do not touch\n')
+      expect((await lstat(path.join(dst, 'conf.txt'))).isFile()).to.equal(true)
+      expect(await readFile(path.join(dst, 'conf.txt'), 'utf8')).to.equal('config\n')
+    })
+
+    it('copies a large file and special modes byte for byte to every instance', async () => {
+      const f = fleet()
+      const src = path.join(f.dir, 'big-src')
+      const big = randomBytes(9 * 1024 * 1024 + 7)
+      await makeTree(src, {'big.bin': {data: big, mode: 0o640}, 'run.sh': {data: 'x', mode: 0o4755}})
+      const r = await f.cli('put', src, 'big', '--json')
+      expect(r.code, r.stderr).to.equal(0)
+      for (const i of [0, 1]) {
+        const got = await snapshot(path.join(home(i), 'big'))
+        expect(got).to.deep.equal({
+          'big.bin': `file 640 ${sha(big)}`,
+          'run.sh': `file 4755 ${sha(Buffer.from('x'))}`,
+        })
+      }
+    })
+  })
+
+  describe('get', () => {
+    it('copies a tree from every instance into LOCAL/<Name>/, bytes, modes and symlinks kept', async () => {
+      const f = fleet()
+      for (const i of [0, 1]) {
+        const root = path.join(home(i), 'results')
+        await makeTree(root, {
+          'summary.txt': {data: `host ${i + 1}\r\nline two\r\n`, mode: 0o644},
+          'raw/samples.bin': {data: randomBytes(700_000), mode: 0o600},
+          'raw/invalid-utf8.txt': {
+            data: Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3, 0x28, 0x0a]),
+            mode: 0o640,
+          },
+          'bin/run.sh': {data: '#!/bin/sh\n', mode: 0o755},
+          'empty.log': {data: '', mode: 0o444},
+        })
+        await mkdir(path.join(root, 'private'), {mode: 0o700})
+        await chmod(path.join(root, 'private'), 0o700)
+        await symlink('summary.txt', path.join(root, 'latest'))
+      }
+      const out = path.join(f.dir, 'collected')
+      const r = await f.cli('get', 'results', out, '--json')
+      expect(r.code, r.stderr).to.equal(0)
+      const j = r.json<Json>()
+      expect(j.operation).to.equal('get')
+      expect(j.summary).to.include({ok: 2, failed: 0, unreachable: 0})
+      for (const i of [0, 1]) {
+        const name = `wolphin.${f.project}.${i + 1}`
+        expect(await snapshot(path.join(out, name, 'results')), name).to.deep.equal(
+          await snapshot(path.join(home(i), 'results')),
+        )
+        expect(j.results[i].stdout).to.match(
+          new RegExp(`^copied 6 file\\(s\\), \\d+ bytes to .*${name}/results\\n$`),
+        )
+      }
+      expect((await readdir(out)).sort()).to.deep.equal(['wolphin.fleet.1', 'wolphin.fleet.2'])
+      // Again, after the remote changed: the local copy converges to it.
+      await writeFile(path.join(home(0), 'results/summary.txt'), 'changed\n')
+      const again = await f.cli('get', '-i', '1', 'results', out)
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stderr).to.match(/1 ok, 0 failed, 0 unreachable/)
+      expect(await readFile(path.join(out, 'wolphin.fleet.1/results/summary.txt'), 'utf8')).to.equal(
+        'changed\n',
+      )
+      expect(await snapshot(path.join(out, 'wolphin.fleet.1/results'))).to.deep.equal(
+        await snapshot(path.join(home(0), 'results')),
+      )
+    })
+
+    it('a single file; a path missing on one instance fails there (exit 3) and the rest still arrive', async () => {
+      const f = fleet()
+      await writeFile(path.join(home(0), 'app.log'), 'one\n')
+      const out = path.join(f.dir, 'logs')
+      const r = await f.cli('get', 'app.log', out)
+      expect(r.code).to.equal(3)
+      expect(await readFile(path.join(out, 'wolphin.fleet.1/app.log'), 'utf8')).to.equal('one\n')
+      expect(r.stderr).to.match(/1 ok, 1 failed, 0 unreachable/)
+      expect(r.stderr).to.match(
+        /wolphin\.fleet\.2\)?: failed: copy failed for 1 path\(s\): app\.log: No such file/,
+      )
+    })
+
+    it('bad input is refused before any AWS call (exit 2)', async () => {
+      const f = fleet()
+      await writeFile(path.join(f.dir, 'a-file'), 'x')
+      const dead = {...f.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'}
+      const {runCli} = await import('../support/cli.js')
+      const r = await runCli(['get', 'results', 'a-file'], {cwd: f.dir, env: dead})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.match(/get: a-file exists and is not a directory/)
+      const r2 = await runCli(['get', 'results'], {cwd: f.dir, env: dead})
+      expect(r2.code).to.equal(2)
+    })
+  })
+})
