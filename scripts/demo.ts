@@ -31,7 +31,7 @@ const PROJECT = 'demo'
 const ADDRESS_TAG = 'demo.ssh-address'
 /** count.max: the demo launches this many instances and starts this many sshd servers. */
 const INSTANCES = 3
-const REQUESTS = 300
+const REQUESTS = 200
 const RESULT_FILE = 'loadtest.out'
 
 const LOAD_TEST = `#!/bin/sh
@@ -77,11 +77,14 @@ function cleanup(): Promise<void> {
   return stopping
 }
 
+/** 128 + the signal's number once the demo was interrupted: its exit code. */
+let interrupted: number | undefined
 const SIGNALS = {SIGINT: 2, SIGTERM: 15, SIGHUP: 1} as const
 for (const [signal, n] of Object.entries(SIGNALS)) {
   process.once(signal, () => {
+    interrupted = 128 + n
     process.stderr.write(`\ndemo: ${signal}: stopping the emulator and the local sshd servers\n`)
-    void cleanup().finally(() => process.exit(128 + n))
+    void cleanup().finally(() => process.exit(interrupted))
   })
 }
 
@@ -131,9 +134,7 @@ async function pointInstancesAtLab(endpoint: string, sshLab: SshLab): Promise<vo
   for (const i of ours) {
     const host = sshLab.hosts[i.slot! - 1]
     if (!host) throw new StepFailed(`no local sshd for slot ${i.slot}`)
-    await client.send(
-      new CreateTagsCommand({Resources: [i.id], Tags: [{Key: ADDRESS_TAG, Value: host.tag}]}),
-    )
+    await client.send(new CreateTagsCommand({Resources: [i.id], Tags: [{Key: ADDRESS_TAG, Value: host.tag}]}))
     say(`#   wolphin.${PROJECT}.${i.slot}  ${ADDRESS_TAG}=${host.tag}`)
   }
 }
@@ -143,7 +144,12 @@ async function total(results: string): Promise<string> {
   const sum = {instances: 0, requests: 0, ok: 0, errors: 0, slowestMs: 0}
   for (const name of (await readdir(results)).sort()) {
     const text = await readFile(path.join(results, name, RESULT_FILE), 'utf8')
-    const fields = Object.fromEntries(text.trim().split(/\s+/).map((kv) => kv.split('=')))
+    const fields = Object.fromEntries(
+      text
+        .trim()
+        .split(/\s+/)
+        .map((kv) => kv.split('=')),
+    )
     sum.instances += 1
     sum.requests += Number(fields.requests)
     sum.ok += Number(fields.ok)
@@ -229,9 +235,10 @@ let exitCode = 0
 try {
   await main()
 } catch (e) {
-  process.stderr.write(`demo: ${e instanceof StepFailed ? e.message : (e as Error).stack}\n`)
+  if (!interrupted)
+    process.stderr.write(`demo: ${e instanceof StepFailed ? e.message : (e as Error).stack}\n`)
   exitCode = 1
 } finally {
   await cleanup()
 }
-process.exit(exitCode)
+process.exit(interrupted ?? exitCode)

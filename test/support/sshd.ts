@@ -2,7 +2,8 @@
  * Real OpenSSH sshd test hosts on loopback: throw-away keys from ssh-keygen in a temp dir, one sshd
  * per host (127.0.0.x, unprivileged port), each with its own host key and its own SFTP start
  * directory, so several "instances" on one machine do not share files. Without sshd: fail under CI,
- * skip with a notice otherwise. Every sshd started here is stopped by `stop()`.
+ * skip with a notice otherwise. Every sshd started here is stopped by `stop()`. `npm run demo`
+ * (scripts/demo.ts) serves its emulated instances with these hosts too.
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -16,9 +17,14 @@ const run = promisify(execFile)
 /** Linux's USER_HZ: /proc reports CPU times in these ticks. */
 const CLK_TCK = 100
 
+/**
+ * The sshd to run: WOLPHIN_SSHD when set (only it: a path that does not exist means "no sshd", which
+ * is how the demo's test hides the machine's), else OpenSSH's usual places.
+ */
 export function sshdPath(): string | null {
-  const candidates = [process.env.WOLPHIN_SSHD, '/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd']
-  return candidates.find((c) => c && existsSync(c)) ?? null
+  const override = process.env.WOLPHIN_SSHD
+  const candidates = override ? [override] : ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd']
+  return candidates.find((c) => existsSync(c)) ?? null
 }
 
 export interface SshHost {
