@@ -40,14 +40,16 @@ const LOAD_TEST = `#!/bin/sh
 set -eu
 cd "$(dirname "$0")"
 n=\${1:-100}
-t0=$(date +%s%N)
+# Milliseconds; a date(1) without %N (macOS) gives whole seconds.
+now_ms() { t=$(date +%s%N); case $t in *N) echo $((\${t%N} * 1000)) ;; *) echo $((t / 1000000)) ;; esac; }
+t0=$(now_ms)
 i=0 ok=0
 while [ "$i" -lt "$n" ]; do
   i=$((i + 1))
   echo "request $i" | cksum >/dev/null && ok=$((ok + 1))
   [ $((i % 100)) -ne 0 ] || echo "$i/$n requests sent"
 done
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(($(now_ms) - t0))
 echo "requests=$n ok=$ok errors=$((n - ok)) ms=$ms" >${RESULT_FILE}
 echo "done: $ok/$n ok in $ms ms"
 `
@@ -60,8 +62,9 @@ class StepFailed extends Error {}
 
 // --- servers, and stopping them whatever happens ---------------------------------------------
 
-let moto: Moto | undefined
-let lab: SshLab | undefined
+/** The servers, as soon as they are being started, so that an early Ctrl-C stops them too. */
+let motoStarting: Promise<Moto> | undefined
+let labStarting: Promise<SshLab | undefined> | undefined
 let running: ChildProcess | undefined
 let work: string | undefined
 const keepWork = Boolean(process.env.WOLPHIN_DEMO_DIR)
@@ -71,7 +74,8 @@ let stopping: Promise<void> | undefined
 function cleanup(): Promise<void> {
   stopping ??= (async () => {
     running?.kill('SIGTERM')
-    await Promise.allSettled([lab?.stop(), moto?.stop()])
+    const servers = await Promise.allSettled([labStarting, motoStarting])
+    await Promise.allSettled(servers.map((s) => (s.status === 'fulfilled' ? s.value?.stop() : null)))
     if (work && !keepWork) await rm(work, {recursive: true, force: true})
   })()
   return stopping
@@ -168,10 +172,16 @@ async function main(): Promise<void> {
     : await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-'))
   await mkdir(work, {recursive: true})
   const configFile = path.join(work, 'wolphin.yaml')
-  ;[moto, lab] = await Promise.all([
-    startMoto(),
-    sshdPath() ? startSshLab({hosts: INSTANCES}) : Promise.resolve(undefined),
-  ])
+  // Why the load-test loop is skipped, when it is.
+  let noSsh = 'no OpenSSH sshd on this machine'
+  motoStarting = startMoto()
+  labStarting = sshdPath()
+    ? startSshLab({hosts: INSTANCES}).catch((e: Error) => {
+        noSsh = `the local sshd did not start (${e.message.split('\n')[0]})`
+        return undefined
+      })
+    : Promise.resolve(undefined)
+  const [moto, lab] = await Promise.all([motoStarting, labStarting])
   const env = cliEnv(moto.endpoint)
   const config = [
     `project: ${PROJECT}`,
@@ -215,8 +225,8 @@ async function main(): Promise<void> {
     say(`\n${await total(path.join(work, 'results'))}`)
   } else {
     say(
-      '\ndemo: skipped put/exec/get (deploy, run, collect): no OpenSSH sshd on this machine; ' +
-        'install it to see them (Debian/Ubuntu: apt-get install openssh-server)',
+      `\ndemo: skipped put/exec/get (deploy, run, collect): ${noSsh}; ` +
+        'install OpenSSH to see them (Debian/Ubuntu: apt-get install openssh-server)',
     )
   }
 

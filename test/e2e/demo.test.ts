@@ -6,7 +6,7 @@
  */
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, readdir, readFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -90,11 +90,20 @@ const normalise = (line: string) =>
 
 describe('e2e: npm run demo', function () {
   this.timeout(180_000)
+  const dirs: string[] = []
+  /** A directory for the demo to work in (WOLPHIN_DEMO_DIR keeps it, for the checks). */
+  const demoDir = async () => {
+    dirs.push(await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-test-')))
+    return dirs.at(-1)!
+  }
+  after(async () => {
+    for (const d of dirs) await rm(d, {recursive: true, force: true})
+  })
 
   it('with sshd: creates, puts, execs, gets every result, totals them, terminates; the README excerpt is real', async function () {
     skipUnless(this, Boolean(motoServerPath()), 'moto_server')
     skipUnless(this, Boolean(sshdPath()), 'sshd (openssh-server)')
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-test-'))
+    const dir = await demoDir()
     const t0 = Date.now()
     const r = await demo({WOLPHIN_DEMO_DIR: dir})
     const elapsed = Date.now() - t0
@@ -131,7 +140,7 @@ describe('e2e: npm run demo', function () {
 
   it('without sshd: one line says what was skipped and how to get it, the rest runs', async function () {
     skipUnless(this, Boolean(motoServerPath()), 'moto_server')
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-test-'))
+    const dir = await demoDir()
     const r = await demo({WOLPHIN_DEMO_DIR: dir, WOLPHIN_SSHD: path.join(dir, 'no-sshd-here')})
     expect(r.code, r.stdout + r.stderr).to.equal(0)
     const skipped = r.stdout.split('\n').filter((l) => /skipped/.test(l) && /sshd/.test(l))
