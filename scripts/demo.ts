@@ -59,6 +59,7 @@ const bold = (s: string) => (useColour ? `\x1b[1m${s}\x1b[0m` : s)
 const say = (s: string) => process.stdout.write(`${s}\n`)
 
 class StepFailed extends Error {}
+class BadInput extends Error {}
 
 // --- servers, and stopping them whatever happens ---------------------------------------------
 
@@ -167,10 +168,14 @@ async function total(results: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  work = process.env.WOLPHIN_DEMO_DIR
-    ? path.resolve(process.env.WOLPHIN_DEMO_DIR)
-    : await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-'))
-  await mkdir(work, {recursive: true})
+  if (keepWork) {
+    const dir = path.resolve(process.env.WOLPHIN_DEMO_DIR!)
+    // Its files are the demo's own: an earlier run's results would be totalled with this one's.
+    if ((await readdir(dir).catch(() => [])).length)
+      throw new BadInput(`WOLPHIN_DEMO_DIR=${dir} is not empty; name a new or empty directory`)
+    await mkdir(dir, {recursive: true})
+    work = dir
+  } else work = await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-'))
   const configFile = path.join(work, 'wolphin.yaml')
   // Why the load-test loop is skipped, when it is.
   let noSsh = 'no OpenSSH sshd on this machine'
@@ -245,9 +250,9 @@ let exitCode = 0
 try {
   await main()
 } catch (e) {
-  if (!interrupted)
-    process.stderr.write(`demo: ${e instanceof StepFailed ? e.message : (e as Error).stack}\n`)
-  exitCode = 1
+  const known = e instanceof StepFailed || e instanceof BadInput
+  if (!interrupted) process.stderr.write(`demo: ${known ? e.message : (e as Error).stack}\n`)
+  exitCode = e instanceof BadInput ? 2 : 1
 } finally {
   await cleanup()
 }

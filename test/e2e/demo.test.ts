@@ -6,7 +6,7 @@
  */
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -153,6 +153,18 @@ describe('e2e: npm run demo', function () {
       expect(r.stdout).to.include(`$ wolphin ${step}\n`)
     expect(r.stdout).to.match(/^ {2}wolphin\.demo\.3 +i-[0-9a-f]+ +terminated$/m)
     await expectNothingLeft(r.stdout)
+  })
+
+  it('a WOLPHIN_DEMO_DIR with files in it: one line, exit 2, nothing started or removed', async () => {
+    const dir = await demoDir()
+    await writeFile(path.join(dir, 'mine.txt'), "not the demo's")
+    const r = await demo({WOLPHIN_DEMO_DIR: dir})
+    expect(r.code, r.stdout + r.stderr).to.equal(2)
+    expect(r.stderr.trim().split('\n')).to.deep.equal([
+      `demo: WOLPHIN_DEMO_DIR=${dir} is not empty; name a new or empty directory`,
+    ])
+    expect(r.stdout).to.not.match(/moto/)
+    expect(await readdir(dir)).to.deep.equal(['mine.txt'])
   })
 
   it('SIGINT during the load test: the demo stops the sshd servers and moto itself, exits 130', async function () {
