@@ -59,9 +59,10 @@ describe('build stamp: ensure-deps.sh builds only when the sources changed', fun
   }
   const BUILD = 'run --silent build'
 
-  it('builds once, then not again while nothing changed', async () => {
+  it('builds once, then not again while nothing changed; WOLPHIN_SKIP_BUILD never builds', async () => {
     expect(await ensure()).to.deep.equal({code: 0, npm: [BUILD]})
     expect(await ensure()).to.deep.equal({code: 0, npm: []})
+    await writeFile(path.join(repo, 'src/index.ts'), '// skipped\n', {flag: 'a'})
     expect(await ensure({WOLPHIN_SKIP_BUILD: '1'})).to.deep.equal({code: 0, npm: []})
   })
 
