@@ -10,7 +10,7 @@ import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import type {Ec2Port} from '../project/ports.js'
+import type {AwsOptions, Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {getOverSftp, instanceFolder, planGet} from './get.js'
@@ -35,7 +35,7 @@ export interface ProjectLike {
   readonly config: ResolvedConfig
   observe(): Promise<Instance[]>
   port(): Promise<Ec2Port>
-  awsOptions?(): {region?: string; profile?: string; maxAttempts?: number}
+  awsOptions?(): AwsOptions
 }
 
 export interface ExecOptions {
@@ -309,7 +309,13 @@ export function copyWork(copy: CopyFn) {
 }
 
 function awsOf(project: ProjectLike) {
-  return project.awsOptions?.() ?? {region: project.config.region, maxAttempts: project.config.maxAttempts}
+  return (
+    project.awsOptions?.() ?? {
+      region: project.config.region,
+      maxAttempts: project.config.maxAttempts,
+      timeouts: project.config.timeouts,
+    }
+  )
 }
 
 /** One running instance, ready to be reached: what `runningInstances` yields. */
