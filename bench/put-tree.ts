@@ -121,9 +121,20 @@ async function main() {
     }
     const rows = []
     for (const n of [1, 4]) {
-      // WOLPHIN_BENCH_NODE_ARGS: e.g. --cpu-prof, to see where wolphin's time goes.
+      // WOLPHIN_BENCH_NODE_ARGS: e.g. --cpu-prof, to see where wolphin's time goes;
+      // WOLPHIN_BENCH_BIN: another build's bin/run.js, for a before/after in the same conditions.
       const nodeArgs = (process.env.WOLPHIN_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-      const wolphinArgs = [...nodeArgs, BIN, 'put', '-c', cfg, '-i', `1-${n}`, tree, 'put-dst']
+      const wolphinArgs = [
+        ...nodeArgs,
+        process.env.WOLPHIN_BENCH_BIN ?? BIN,
+        'put',
+        '-c',
+        cfg,
+        '-i',
+        `1-${n}`,
+        tree,
+        'put-dst',
+      ]
       const rsyncScript = lab.hosts
         .slice(0, n)
         .map((h) => `${rsyncTo(h)} &`)

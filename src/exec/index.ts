@@ -15,3 +15,12 @@ export {planPut, CopyError} from './put.js'
 export type {CopyFailure, CopyOutcome, PutPlan} from './put.js'
 export {planGet, instanceFolder} from './get.js'
 export type {GetPlan} from './get.js'
+export {
+  sshConfigForProject,
+  prepareLogin,
+  pickLogin,
+  writeKnownHosts,
+  bastionAlias,
+  LoginError,
+} from './ssh-config.js'
+export type {SshConfigResult, SshConfigOptions, SshHostEntry, PreparedLogin} from './ssh-config.js'

@@ -64,12 +64,12 @@ export interface ExecOptions {
 export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
 export type GetOptions = PutOptions
 
-interface Selection {
+export interface Selection {
   running: Instance[]
   emptySelection: boolean
 }
 
-async function selectRunning(
+export async function selectRunning(
   project: ProjectLike,
   selector: Selector | null,
   emit: ExecEventSink,
@@ -114,7 +114,7 @@ function finalResult(
 }
 
 /** Targets for the instances; those without a usable address come back as unreachable results. */
-function targetsOf(running: Instance[], config: ResolvedConfig) {
+export function targetsOf(running: Instance[], config: ResolvedConfig) {
   const ssh = sshConfigOf(config)
   const targets: Target[] = []
   const unresolved = new Map<string, TargetResult>()

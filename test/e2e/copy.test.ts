@@ -5,6 +5,7 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {ExecResult} from '../../src/exec/types.js'
+import {BIN, runCli, runProcess} from '../support/cli.js'
 import {useFleet} from '../support/fleet.js'
 
 /** `put --json` / `get --json`: the result, plus `error` on a non-zero exit. */
@@ -225,12 +226,182 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       const f = fleet()
       await writeFile(path.join(f.dir, 'a-file'), 'x')
       const dead = {...f.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9'}
-      const {runCli} = await import('../support/cli.js')
       const r = await runCli(['get', 'results', 'a-file'], {cwd: f.dir, env: dead})
       expect(r.code).to.equal(2)
       expect(r.stderr).to.match(/get: a-file exists and is not a directory/)
       const r2 = await runCli(['get', 'results'], {cwd: f.dir, env: dead})
       expect(r2.code).to.equal(2)
+    })
+  })
+
+  describe('ssh-config and ssh', () => {
+    const sshEnv = () => ({...fleet().env, TMPDIR: path.join(fleet().dir, 'tmp')})
+    before(async () => mkdir(path.join(fleet().dir, 'tmp'), {recursive: true}))
+
+    it('ssh-config: Host entries and a known_hosts from the pins that the real ssh and scp use', async () => {
+      const f = fleet()
+      const kh = path.join(f.dir, 'fleet.known_hosts')
+      const r = await f.cli('ssh-config', '--known-hosts', kh)
+      expect(r.code, r.stderr).to.equal(0)
+      const cfg = path.join(f.dir, 'fleet.ssh_config')
+      await writeFile(cfg, r.stdout)
+      const [h1, h2] = f.lab.hosts
+      expect(r.stdout).to.include(
+        [
+          'Host wolphin.fleet.1',
+          `  HostName ${h1.addr}`,
+          `  Port ${h1.port}`,
+          `  User ${f.lab.user}`,
+          `  IdentityFile ${f.lab.key}`,
+          '  IdentitiesOnly yes',
+          '  HostKeyAlias wolphin.fleet.1',
+          `  UserKnownHostsFile ${kh}`,
+          '  StrictHostKeyChecking yes',
+        ].join('\n'),
+      )
+      expect(r.stdout).to.not.include('wolphin.other')
+      // The known_hosts holds the very keys the hosts have (the pins' fingerprints, full keys).
+      const pub = async (h: typeof h1) =>
+        (await readFile(`${h.hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ')
+      expect(await readFile(kh, 'utf8')).to.equal(
+        `wolphin.fleet.1 ${await pub(h1)}\nwolphin.fleet.2 ${await pub(h2)}\n`,
+      )
+      // The real ssh, in batch mode (it would fail rather than ask about an unknown key).
+      for (const [i, h] of [h1, h2].entries()) {
+        const s = await runProcess(
+          'ssh',
+          [
+            '-F',
+            cfg,
+            '-o',
+            'BatchMode=yes',
+            `wolphin.fleet.${i + 1}`,
+            'echo $SSH_CONNECTION | cut -d" " -f3',
+          ],
+          {env: f.env},
+        )
+        expect(s.code, s.stderr).to.equal(0)
+        expect(s.stdout).to.equal(`${h.addr}\n`)
+      }
+      // scp reuses it too.
+      await writeFile(path.join(home(1), 'scp-me.txt'), 'via scp\n')
+      const scp = await runProcess(
+        'scp',
+        ['-F', cfg, '-o', 'BatchMode=yes', 'wolphin.fleet.2:scp-me.txt', path.join(f.dir, 'scp-got.txt')],
+        {env: f.env},
+      )
+      expect(scp.code, scp.stderr).to.equal(0)
+      expect(await readFile(path.join(f.dir, 'scp-got.txt'), 'utf8')).to.equal('via scp\n')
+      // --json: the same facts as a document, nothing else on stdout.
+      const j = (await f.cli('ssh-config', '--known-hosts', kh, '-i', '2', '--json')).json<{
+        hosts: Array<{alias: string; port: number; hostKey: string}>
+        config: string
+      }>()
+      expect(j.hosts.map((h) => [h.alias, h.port, h.hostKey])).to.deep.equal([
+        ['wolphin.fleet.2', h2.port, await pub(h2)],
+      ])
+      expect(j.config).to.include('Host wolphin.fleet.2')
+    })
+
+    it('ssh-config with ssh.bastion: a ProxyJump entry that the real ssh follows', async () => {
+      const f = fleet()
+      const [bastion, h2] = f.lab.hosts
+      await writeFile(path.join(f.dir, 'known_hosts'), await f.lab.knownHosts())
+      await writeFile(
+        path.join(f.dir, 'bastion.yaml'),
+        f.configLines
+          .join('\n')
+          .replace('ssh:\n', `ssh:\n  bastion: {host: ${bastion.addr}, port: ${bastion.port}}\n`),
+      )
+      const kh = path.join(f.dir, 'bastion.known_hosts')
+      const r = await f.cli('ssh-config', '-c', 'bastion.yaml', '-i', '2', '--known-hosts', kh)
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout).to.include(
+        ['Host wolphin.fleet.bastion', `  HostName ${bastion.addr}`, `  Port ${bastion.port}`].join('\n'),
+      )
+      expect(r.stdout).to.include(`  UserKnownHostsFile ${path.join(f.dir, 'known_hosts')}`)
+      expect(r.stdout).to.include('  ProxyJump wolphin.fleet.bastion')
+      const cfg = path.join(f.dir, 'bastion.ssh_config')
+      await writeFile(cfg, r.stdout)
+      const s = await runProcess(
+        'ssh',
+        ['-F', cfg, '-o', 'BatchMode=yes', '-v', 'wolphin.fleet.2', 'echo $SSH_CONNECTION | cut -d" " -f3'],
+        {env: f.env},
+      )
+      expect(s.code, s.stderr).to.equal(0)
+      expect(s.stdout).to.equal(`${h2.addr}\n`)
+      expect(s.stderr).to.match(/Setting implicit ProxyCommand from ProxyJump/)
+    })
+
+    it('ssh SLOT -- COMMAND runs there with the pinned key and passes the exit code', async () => {
+      const f = fleet()
+      const env = sshEnv()
+      const cli = (...args: string[]) => runCli(args, {cwd: f.dir, env})
+      let r = await cli('ssh', '2', '--', 'echo $SSH_CONNECTION | cut -d" " -f3')
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout).to.equal(`${f.lab.hosts[1].addr}\n`)
+      r = await cli('ssh', 'wolphin.fleet.1', '--', 'echo', 'one', ';', 'exit 7')
+      expect(r.code, r.stderr).to.equal(7)
+      expect(r.stdout).to.equal('one\n')
+      // The only instance of the selection.
+      r = await cli('ssh', '-i', '1', '--', 'echo $SSH_CONNECTION | cut -d" " -f3')
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout).to.equal(`${f.lab.hosts[0].addr}\n`)
+      // Standard input reaches the remote command (binary, as ssh passes it).
+      const input = 'a\u0000b\r\nc'
+      r = await runCli(['ssh', '1', '--', 'od -An -c'], {cwd: f.dir, env, input})
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout.replace(/\s+/g, ' ').trim()).to.equal('a \\0 b \\r \\n c')
+      // Nothing generated is left behind.
+      expect(
+        (await readdir(path.join(f.dir, 'tmp'))).filter((n) => n.startsWith('wolphin-ssh-')),
+      ).to.deep.equal([])
+    })
+
+    it('ssh: several running and none named, or an unknown slot: exit 2', async () => {
+      const f = fleet()
+      let r = await runCli(['ssh', '--', 'true'], {cwd: f.dir, env: sshEnv()})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.match(/ssh: 2 instances are running \(slots 1, 2\); name one, e.g. wolphin ssh 1/)
+      r = await runCli(['ssh', '9', '--', 'true'], {cwd: f.dir, env: sshEnv()})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.match(/ssh: no running instance in slot 9 \(running: 1, 2\)/)
+      r = await runCli(['ssh', '1', 'uptime'], {cwd: f.dir, env: sshEnv()})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.match(/put the command after "--"/)
+    })
+
+    it('ssh: an interactive login gets a terminal', async () => {
+      const f = fleet()
+      // script(1) gives wolphin a terminal; the login shell reports its own.
+      const r = await runProcess('script', ['-qec', `${process.execPath} ${BIN} ssh 1`, '/dev/null'], {
+        cwd: f.dir,
+        env: {...sshEnv(), TERM: 'dumb'},
+        input: 'tty; exit 5\n',
+        timeoutMs: 30_000,
+      })
+      expect(r.stdout, r.stderr).to.match(/\/dev\/pts\/\d+/)
+      expect(r.code).to.equal(5)
+    })
+
+    it('a changed host key: ssh-config gives that instance no entry (exit 3) and ssh refuses to log in', async () => {
+      const f = fleet()
+      const h2 = f.lab.hosts[1]
+      await h2.rekey()
+      const kh = path.join(f.dir, 'after-rekey.known_hosts')
+      const r = await f.cli('ssh-config', '--known-hosts', kh)
+      expect(r.code).to.equal(3)
+      expect(r.stdout).to.include('Host wolphin.fleet.1')
+      expect(r.stdout).to.not.include('Host wolphin.fleet.2')
+      expect(r.stderr).to.match(/wolphin\.fleet\.2.*host key of wolphin\.fleet\.2 .* changed/)
+      expect(await readFile(kh, 'utf8')).to.not.include('wolphin.fleet.2')
+      const s = await runCli(['ssh', '2', '--', 'touch ran-after-rekey'], {cwd: f.dir, env: sshEnv()})
+      expect(s.code).to.equal(1)
+      expect(s.stderr).to.match(/ssh: wolphin\.fleet\.2: host key of wolphin\.fleet\.2 .* changed/)
+      await stat(path.join(h2.home, 'ran-after-rekey')).then(
+        () => expect.fail('ssh logged in to a host whose key changed'),
+        () => {},
+      )
     })
   })
 })
