@@ -179,7 +179,9 @@ async function main(): Promise<void> {
   const configFile = path.join(work, 'wolphin.yaml')
   // Why the load-test loop is skipped, when it is.
   let noSsh = 'no OpenSSH sshd on this machine'
-  motoStarting = startMoto()
+  say(`starting moto (local EC2 emulator)${sshdPath() ? ` and ${INSTANCES} throw-away sshd servers` : ''}...`)
+  // moto sets up its EC2 backend on the first call (seconds): done here, while the sshd servers start.
+  motoStarting = startMoto().then(async (m) => (await describeAll(testClient(m.endpoint)), m))
   labStarting = sshdPath()
     ? startSshLab({hosts: INSTANCES}).catch((e: Error) => {
         noSsh = `the local sshd did not start (${e.message.split('\n')[0]})`
