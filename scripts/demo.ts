@@ -171,20 +171,25 @@ async function main(): Promise<void> {
   if (keepWork) {
     const dir = path.resolve(process.env.WOLPHIN_DEMO_DIR!)
     // Its files are the demo's own: an earlier run's results would be totalled with this one's.
-    if ((await readdir(dir).catch(() => [])).length)
+    const entries = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return []
+      throw new BadInput(`WOLPHIN_DEMO_DIR=${dir}: not a directory the demo can use (${e.code})`)
+    })
+    if (entries.length)
       throw new BadInput(`WOLPHIN_DEMO_DIR=${dir} is not empty; name a new or empty directory`)
     await mkdir(dir, {recursive: true})
     work = dir
   } else work = await mkdtemp(path.join(os.tmpdir(), 'wolphin-demo-'))
   const configFile = path.join(work, 'wolphin.yaml')
-  // Why the load-test loop is skipped, when it is.
-  let noSsh = 'no OpenSSH sshd on this machine'
+  // Why the load-test loop is skipped, when it is, and what to do about it.
+  let noSsh =
+    'no OpenSSH sshd on this machine; install it to see them (Debian/Ubuntu: apt-get install openssh-server)'
   say(`starting moto (local EC2 emulator)${sshdPath() ? ` and ${INSTANCES} throw-away sshd servers` : ''}...`)
   // moto sets up its EC2 backend on the first call (seconds): done here, while the sshd servers start.
   motoStarting = startMoto().then(async (m) => (await describeAll(testClient(m.endpoint)), m))
   labStarting = sshdPath()
     ? startSshLab({hosts: INSTANCES}).catch((e: Error) => {
-        noSsh = `the local sshd did not start (${e.message.split('\n')[0]})`
+        noSsh = `the local sshd did not start: ${e.message.split('\n')[0]}`
         return undefined
       })
     : Promise.resolve(undefined)
@@ -231,10 +236,7 @@ async function main(): Promise<void> {
     await wolphin(env, 'get', RESULT_FILE, 'results')
     say(`\n${await total(path.join(work, 'results'))}`)
   } else {
-    say(
-      `\ndemo: skipped put/exec/get (deploy, run, collect): ${noSsh}; ` +
-        'install OpenSSH to see them (Debian/Ubuntu: apt-get install openssh-server)',
-    )
+    say(`\ndemo: skipped put/exec/get (deploy, run, collect): ${noSsh}`)
   }
 
   await wolphin(env, 'terminate', '--dry-run')
