@@ -82,7 +82,7 @@ function cleanup(): Promise<void> {
   return stopping
 }
 
-/** 128 + the signal's number once the demo was interrupted: its exit code. */
+/** 128 + the signal's number once the demo was interrupted (or its reader left): its exit code. */
 let interrupted: number | undefined
 const SIGNALS = {SIGINT: 2, SIGTERM: 15, SIGHUP: 1} as const
 for (const [signal, n] of Object.entries(SIGNALS)) {
@@ -92,6 +92,17 @@ for (const [signal, n] of Object.entries(SIGNALS)) {
     void cleanup().finally(() => process.exit(interrupted))
   })
 }
+
+// A reader that went away (`npm run demo | head`) or an unexpected error: the same clean-up.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', () => {
+    interrupted ??= 141 // 128 + SIGPIPE, as a shell reports a writer whose reader left
+    void cleanup().finally(() => process.exit(interrupted))
+  })
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`demo: ${e.stack}\n`)
+  void cleanup().finally(() => process.exit(1))
+})
 
 // --- steps ----------------------------------------------------------------------------------
 

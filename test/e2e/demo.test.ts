@@ -167,6 +167,24 @@ describe('e2e: npm run demo', function () {
     expect(await readdir(dir)).to.deep.equal(['mine.txt'])
   })
 
+  it('a reader that goes away (npm run demo | head): the demo stops everything it started', async function () {
+    skipUnless(this, Boolean(motoServerPath()), 'moto_server')
+    skipUnless(this, Boolean(sshdPath()), 'sshd (openssh-server)')
+    // The reader quits after the line naming the sshd lab's key; the demo's next write fails.
+    const reader = 'while IFS= read -r l; do echo "$l"; case $l in *client_key*) exit 0 ;; esac; done'
+    const r = await runProcess(
+      'bash',
+      ['-c', `bash '${DEMO}' | { ${reader}; }; ` + 'echo "demo exit ${PIPESTATUS[0]}" >&2'],
+      {
+        timeoutMs: 170_000,
+      },
+    )
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stderr).to.match(/^demo exit 141$/m)
+    expect(serversOf(r.stdout).labDir).to.not.equal(null)
+    await expectNothingLeft(r.stdout)
+  })
+
   it('SIGINT during the load test: the demo stops the sshd servers and moto itself, exits 130', async function () {
     skipUnless(this, Boolean(motoServerPath()), 'moto_server')
     skipUnless(this, Boolean(sshdPath()), 'sshd (openssh-server)')
