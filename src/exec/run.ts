@@ -298,7 +298,11 @@ export function copyWork(copy: CopyFn) {
       io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${done.dest}\n`)
       return {exitCode: 0}
     } catch (e) {
-      if (e instanceof CopyError) for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+      if (e instanceof CopyError) {
+        for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+        // The result's error will say "interrupted" or "timed out"; this says what became of the copy.
+        if (io.signal.aborted) io.stderr.push(`${e.message}\n`)
+      }
       return {error: (e as Error).message}
     } finally {
       clearTimeout(grace)

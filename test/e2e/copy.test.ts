@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
@@ -158,6 +159,39 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
           'run.sh': `file 4755 ${sha(Buffer.from('x'))}`,
         })
       }
+    })
+
+    it('Ctrl-C during a tree copy removes what the copy created and exits 130', async () => {
+      const f = fleet()
+      const src = path.join(f.dir, 'many')
+      const files: Record<string, {data: string}> = {}
+      for (let i = 0; i < 3000; i++) files[`d${i % 30}/f${i}.txt`] = {data: `file ${i}\n`.repeat(50)}
+      await makeTree(src, files)
+      const dst = path.join(home(0), 'interrupted')
+      const child = spawn(process.execPath, [BIN, 'put', '-i', '1', src, 'interrupted'], {
+        cwd: f.dir,
+        env: {...process.env, ...f.env, NODE_NO_WARNINGS: '1'},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      // Signal once the copy is under way: the first file has arrived.
+      const t0 = Date.now()
+      for (;;) {
+        const some = await readdir(path.join(dst, 'd0')).catch(() => [])
+        if (some.length) break
+        if (Date.now() - t0 > 30_000) throw new Error(`the copy never started: ${stderr}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      child.kill('SIGINT')
+      const code = await exited
+      expect(code, stderr).to.equal(130)
+      expect(stderr).to.match(
+        /wolphin\.fleet\.1 \| copy stopped; removed the \d+ path\(s\) this copy had created/,
+      )
+      const left = await snapshot(dst).catch(() => null)
+      expect(left, 'what the interrupted copy left').to.equal(null)
     })
   })
 
