@@ -6,7 +6,13 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {ExecResult} from '../../src/exec/types.js'
+import {SdkEc2Port} from '../../src/aws/ec2.js'
+import {loadConfig} from '../../src/config/load.js'
+import {runningInstances} from '../../src/exec/run.js'
+import {Project} from '../../src/project/project.js'
+import {SlotSelector} from '../../src/selectors/index.js'
 import {BIN, runCli, runProcess} from '../support/cli.js'
+import {testClient} from '../support/ec2.js'
 import {useFleet} from '../support/fleet.js'
 
 /** `put --json` / `get --json`: the result, plus `error` on a non-zero exit. */
@@ -254,6 +260,34 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       expect(r.stderr).to.match(
         /wolphin\.fleet\.2\)?: failed: copy failed for 1 path\(s\): app\.log: No such file/,
       )
+    })
+
+    it('library: project.get and runningInstances host.get/put return the --json shape', async () => {
+      const f = fleet()
+      const saved = process.env.WOLPHIN_LOOPBACK_ONLY
+      process.env.WOLPHIN_LOOPBACK_ONLY = '1'
+      try {
+        const {config} = await loadConfig({files: [path.join(f.dir, 'wolphin.yaml')], cwd: f.dir})
+        const project = new Project(config, {port: new SdkEc2Port(testClient(f.moto.endpoint))})
+        await writeFile(path.join(home(1), 'lib.txt'), 'from the library\n')
+        const res = await project.get(new SlotSelector([2]), 'lib.txt', path.join(f.dir, 'lib-out'), {
+          cwd: f.dir,
+        })
+        expect(res).to.include({operation: 'get', exitCode: 0, emptySelection: false})
+        expect(await readFile(path.join(f.dir, 'lib-out/wolphin.fleet.2/lib.txt'), 'utf8')).to.equal(
+          'from the library\n',
+        )
+        for await (const host of runningInstances(project, new SlotSelector([1]), {cwd: f.dir})) {
+          const got = await host.get(path.join(home(1), 'lib.txt'), path.join(f.dir, 'host-out'))
+          expect(got.status, got.error ?? '').to.equal('ok')
+          const put = await host.put(path.join(f.dir, 'host-out/lib.txt'), 'lib-copy.txt')
+          expect(put.status, put.error ?? '').to.equal('ok')
+        }
+        expect(await readFile(path.join(home(0), 'lib-copy.txt'), 'utf8')).to.equal('from the library\n')
+      } finally {
+        if (saved === undefined) delete process.env.WOLPHIN_LOOPBACK_ONLY
+        else process.env.WOLPHIN_LOOPBACK_ONLY = saved
+      }
     })
 
     it('bad input is refused before any AWS call (exit 2)', async () => {
