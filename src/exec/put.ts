@@ -62,11 +62,15 @@ export interface CopyOutcome {
 
 const MAX_DEPTH = 64
 /** Files at most this big are read whole and sent in one burst of writes. */
-const SMALL_FILE = 4 * 1024 * 1024
+const SMALL_FILE = 512 * 1024
 /** Writes outstanding per large file. */
-const WRITE_WINDOW = 16
-/** Files copied at once over one SFTP session. */
+const WRITE_WINDOW = 8
+/**
+ * Files copied at once over one SFTP session: many small ones (latency-bound), few large ones
+ * (bandwidth-bound). Memory per host stays near 64 x 512 KB + 4 x 8 writes.
+ */
 const FILES_IN_FLIGHT = 64
+const LARGE_FILES_IN_FLIGHT = 4
 
 /**
  * What `put LOCAL REMOTE` copies. A file goes to REMOTE, or into REMOTE when it ends with "/" or is
@@ -207,7 +211,7 @@ class RemoteCopy {
       }
     }
     const files = plan.entries.filter((e) => !e.dir)
-    await pool(files, filesInFlight(sftp, FILES_IN_FLIGHT), async (f) => {
+    const send = async (f: LocalEntry) => {
       if (this.signal?.aborted) return
       const to = target(f)
       if (this.failedDirs.some((d) => to.startsWith(`${d}/`))) return
@@ -217,7 +221,14 @@ class RemoteCopy {
       } catch (e) {
         this.failures.push({path: to, error: sftpMessage(e)})
       }
-    })
+    }
+    const small = files.filter((f) => f.size <= SMALL_FILE)
+    const large = files.filter((f) => f.size > SMALL_FILE)
+    const handles = filesInFlight(sftp, FILES_IN_FLIGHT + LARGE_FILES_IN_FLIGHT)
+    await Promise.all([
+      pool(small, Math.max(1, handles - LARGE_FILES_IN_FLIGHT), send),
+      pool(large, Math.min(LARGE_FILES_IN_FLIGHT, handles), send),
+    ])
     if (this.failures.length || this.signal?.aborted) return this.undo()
     // Everything arrived: replace the old files, then give the directories made here their modes,
     // deepest first (a directory without write or search permission for us is set last).

@@ -298,7 +298,11 @@ export function copyWork(copy: CopyFn) {
       io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${done.dest}\n`)
       return {exitCode: 0}
     } catch (e) {
-      if (e instanceof CopyError) for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+      if (e instanceof CopyError) {
+        for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+        // The result's error will say "interrupted" or "timed out"; this says what became of the copy.
+        if (io.signal.aborted) io.stderr.push(`${e.message}\n`)
+      }
       return {error: (e as Error).message}
     } finally {
       clearTimeout(grace)
@@ -330,6 +334,8 @@ export interface RunningHost {
   run(command: string, opts?: {timeout?: number; onEvent?: ExecEventSink}): Promise<TargetResult>
   /** Copies a file or directory tree to this host. */
   put(local: string, remote: string): Promise<TargetResult>
+  /** Copies a remote file or tree from this host into the local directory `local` (no per-instance folder). */
+  get(remote: string, local: string): Promise<TargetResult>
   /** A connected ssh2 Client for anything else; the caller ends it. */
   connect(): Promise<Client>
 }
@@ -380,6 +386,16 @@ export async function* runningInstances(
             connector,
             {concurrency: 1},
             copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
+          )
+          return r
+        },
+        get: async (remote, local) => {
+          const plan = await planGet(remote, local, opts.cwd)
+          const [r] = await fanOut(
+            [t],
+            connector,
+            {concurrency: 1},
+            copyWork((sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal)),
           )
           return r
         },

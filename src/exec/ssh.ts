@@ -2,6 +2,7 @@
  * SSH over ssh2: connecting (optionally through a bastion), running a command with streamed output,
  * and the SFTP half (put). ssh2 is loaded on first use.
  */
+import {createSecretKey} from 'node:crypto'
 import type {Duplex} from 'node:stream'
 
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
@@ -98,6 +99,7 @@ export function createSshConnector(
         settled = true
         signal?.removeEventListener('abort', onAbort)
         client.on('error', () => {}) // later errors surface through channels
+        keyObjectsForGcm(client)
         resolve(client)
       })
       client.on('error', fail)
@@ -207,6 +209,24 @@ export function createSshConnector(
       bastion = null
     },
   })
+}
+
+/**
+ * ssh2 without its native binding (not built for the running Node) encrypts and decrypts each
+ * AES-GCM packet with a new cipher made from a Buffer key, which Node prepares again on every call;
+ * made from a KeyObject it costs about a third (measured: 124 vs 42 us per packet), and a copy of many
+ * small files is mostly such packets. Only the two fields those ciphers read are replaced, and only
+ * when they hold a Buffer; a later re-key goes back to ssh2's own path, unchanged in behaviour.
+ */
+function keyObjectsForGcm(client: Client): void {
+  type Keyed = Record<string, unknown> | undefined
+  const protocol = (client as unknown as {_protocol?: {_cipher?: Keyed; _decipher?: Keyed}})._protocol
+  const swap = (o: Keyed, field: string) => {
+    const v = o?.[field]
+    if (o && Buffer.isBuffer(v)) o[field] = createSecretKey(v)
+  }
+  swap(protocol?._cipher, '_encKey')
+  swap(protocol?._decipher, '_decipherKey')
 }
 
 /**

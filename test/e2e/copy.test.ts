@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
@@ -5,7 +6,13 @@ import path from 'node:path'
 import {expect} from 'chai'
 
 import type {ExecResult} from '../../src/exec/types.js'
+import {SdkEc2Port} from '../../src/aws/ec2.js'
+import {loadConfig} from '../../src/config/load.js'
+import {runningInstances} from '../../src/exec/run.js'
+import {Project} from '../../src/project/project.js'
+import {SlotSelector} from '../../src/selectors/index.js'
 import {BIN, runCli, runProcess} from '../support/cli.js'
+import {testClient} from '../support/ec2.js'
 import {useFleet} from '../support/fleet.js'
 
 /** `put --json` / `get --json`: the result, plus `error` on a non-zero exit. */
@@ -159,6 +166,39 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
         })
       }
     })
+
+    it('Ctrl-C during a tree copy removes what the copy created and exits 130', async () => {
+      const f = fleet()
+      const src = path.join(f.dir, 'many')
+      const files: Record<string, {data: string}> = {}
+      for (let i = 0; i < 3000; i++) files[`d${i % 30}/f${i}.txt`] = {data: `file ${i}\n`.repeat(50)}
+      await makeTree(src, files)
+      const dst = path.join(home(0), 'interrupted')
+      const child = spawn(process.execPath, [BIN, 'put', '-i', '1', src, 'interrupted'], {
+        cwd: f.dir,
+        env: {...process.env, ...f.env, NODE_NO_WARNINGS: '1'},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      // Signal once the copy is under way: the first file has arrived.
+      const t0 = Date.now()
+      for (;;) {
+        const some = await readdir(path.join(dst, 'd0')).catch(() => [])
+        if (some.length) break
+        if (Date.now() - t0 > 30_000) throw new Error(`the copy never started: ${stderr}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      child.kill('SIGINT')
+      const code = await exited
+      expect(code, stderr).to.equal(130)
+      expect(stderr).to.match(
+        /wolphin\.fleet\.1 \| copy stopped; removed the \d+ path\(s\) this copy had created/,
+      )
+      const left = await snapshot(dst).catch(() => null)
+      expect(left, 'what the interrupted copy left').to.equal(null)
+    })
   })
 
   describe('get', () => {
@@ -220,6 +260,34 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       expect(r.stderr).to.match(
         /wolphin\.fleet\.2\)?: failed: copy failed for 1 path\(s\): app\.log: No such file/,
       )
+    })
+
+    it('library: project.get and runningInstances host.get/put return the --json shape', async () => {
+      const f = fleet()
+      const saved = process.env.WOLPHIN_LOOPBACK_ONLY
+      process.env.WOLPHIN_LOOPBACK_ONLY = '1'
+      try {
+        const {config} = await loadConfig({files: [path.join(f.dir, 'wolphin.yaml')], cwd: f.dir})
+        const project = new Project(config, {port: new SdkEc2Port(testClient(f.moto.endpoint))})
+        await writeFile(path.join(home(1), 'lib.txt'), 'from the library\n')
+        const res = await project.get(new SlotSelector([2]), 'lib.txt', path.join(f.dir, 'lib-out'), {
+          cwd: f.dir,
+        })
+        expect(res).to.include({operation: 'get', exitCode: 0, emptySelection: false})
+        expect(await readFile(path.join(f.dir, 'lib-out/wolphin.fleet.2/lib.txt'), 'utf8')).to.equal(
+          'from the library\n',
+        )
+        for await (const host of runningInstances(project, new SlotSelector([1]), {cwd: f.dir})) {
+          const got = await host.get(path.join(home(1), 'lib.txt'), path.join(f.dir, 'host-out'))
+          expect(got.status, got.error ?? '').to.equal('ok')
+          const put = await host.put(path.join(f.dir, 'host-out/lib.txt'), 'lib-copy.txt')
+          expect(put.status, put.error ?? '').to.equal('ok')
+        }
+        expect(await readFile(path.join(home(0), 'lib-copy.txt'), 'utf8')).to.equal('from the library\n')
+      } finally {
+        if (saved === undefined) delete process.env.WOLPHIN_LOOPBACK_ONLY
+        else process.env.WOLPHIN_LOOPBACK_ONLY = saved
+      }
     })
 
     it('bad input is refused before any AWS call (exit 2)', async () => {
