@@ -5,14 +5,16 @@ cd "$_root"
 if [ ! -d node_modules/@oclif/core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --silent --no-audit --no-fund >&2
 fi
-# Build only when an input of `npm run build` changed since the last build here: dist/.build-stamp
-# holds a checksum of their names and contents (a checkout that only touches mtimes does not count;
-# an added, changed or deleted source does). WOLPHIN_SKIP_BUILD=1: never build.
-_build_inputs() {
-  find src scripts/bundle.mjs package.json package-lock.json tsconfig.json tsconfig.build.json \
-    -type f -exec cksum {} + | LC_ALL=C sort -k3 | cksum
-}
-if [ -z "${WOLPHIN_SKIP_BUILD:-}" ] && [ "$(cat dist/.build-stamp 2>/dev/null)" != "$(_build_inputs)" ]; then
+# Build only when something the build reads is newer than the last successful build (its stamp);
+# WOLPHIN_REBUILD=1 forces it, WOLPHIN_SKIP_BUILD=1 skips it.
+_build_inputs=(src scripts/bundle.mjs package.json package-lock.json tsconfig.json tsconfig.build.json node_modules/.package-lock.json)
+_stamp=dist/.build-stamp
+if [ -n "${WOLPHIN_SKIP_BUILD:-}" ]; then
+  :
+elif [ -z "${WOLPHIN_REBUILD:-}" ] && [ -f "$_stamp" ] && [ -f oclif.manifest.json ] &&
+  [ -z "$(find "${_build_inputs[@]}" -newer "$_stamp" -print -quit 2>/dev/null)" ]; then
+  echo "wolphin: build is current (nothing in src/ or the build config changed since); not rebuilding" >&2
+else
   npm run --silent build >&2
-  _build_inputs >dist/.build-stamp
+  touch "$_stamp"
 fi
