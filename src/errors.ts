@@ -35,8 +35,20 @@ function errorKind<C extends string>(code: C, exitCode: number) {
   }
 }
 
+/** What is wrong with the config, for code that acts on it (never on the message). */
+export type ConfigProblem = 'not-found' | 'missing-field' | 'invalid'
+
 /** Bad config: a file that cannot be read or parsed, or a field that fails validation. */
-export class ConfigError extends errorKind('CONFIG_INVALID', ExitCode.Usage) {}
+export class ConfigError extends errorKind('CONFIG_INVALID', ExitCode.Usage) {
+  /** No config at all, a required field missing (`field` names it), or anything else. */
+  readonly problem: ConfigProblem
+  readonly field: string | undefined
+  constructor(message: string, detail: {problem?: ConfigProblem; field?: string} = {}) {
+    super(message)
+    this.problem = detail.problem ?? 'invalid'
+    this.field = detail.field
+  }
+}
 
 /** Bad flags or arguments. */
 export class UsageError extends errorKind('USAGE', ExitCode.Usage) {}

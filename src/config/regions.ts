@@ -30,8 +30,10 @@ export async function fleetSettings(opts: {
       config = (await loadConfig({cwd: opts.cwd})).config
     } catch (e) {
       // No project here is normal for a reaper run from cron; a broken one is still an error.
-      if (!(e instanceof ConfigError) || !/^no config found|field "project" is required/.test(e.message))
-        throw e
+      const noProject =
+        e instanceof ConfigError &&
+        (e.problem === 'not-found' || (e.problem === 'missing-field' && e.field === 'project'))
+      if (!noProject) throw e
     }
   }
   const regions = opts.regions?.length

@@ -1,5 +1,5 @@
 import type {ResolvedConfig} from '../config/schema.js'
-import {WaitTimeoutError} from '../errors.js'
+import {HostKeyError, WaitTimeoutError} from '../errors.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
@@ -22,7 +22,7 @@ export interface WaitForSshOptions {
 /**
  * Resolves once every instance accepts an SSH session (handshake, host key and authentication),
  * bounded by `wait.timeout`; rejects with a WaitTimeoutError naming the instances that never did.
- * A host key refusal is final and fails at once. Its first three parameters match revert's
+ * A host key refusal is final and fails at once, with a HostKeyError. Its first three parameters match revert's
  * `SshWaiter` (src/project/ssh-wait.ts).
  */
 export async function waitForSsh(
@@ -66,7 +66,7 @@ export async function waitForSsh(
             pending.delete(i.id)
             emit({type: 'info', message: `${t.name}: accepts SSH`})
           } catch (e) {
-            if (e instanceof UnreachableError && e.hostKey) throw new WaitTimeoutError(e.message)
+            if (e instanceof UnreachableError && e.hostKey) throw new HostKeyError(e.message)
             last.set(i.id, (e as Error).message)
           }
         }),
