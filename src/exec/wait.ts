@@ -1,5 +1,6 @@
 import type {ResolvedConfig} from '../config/schema.js'
 import {HostKeyError, WaitTimeoutError} from '../errors.js'
+import {type EventSink, withCodes} from '../project/events.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
@@ -109,11 +110,11 @@ export async function waitForSshAfter(
   opts: {
     waitSsh?: boolean
     wait?: boolean
-    onEvent?: (e: {type: 'info' | 'warn'; message: string}) => void
+    onEvent?: EventSink
     signal?: AbortSignal
   } = {},
 ): Promise<boolean> {
-  const sink = opts.onEvent
+  const sink = opts.onEvent && withCodes(opts.onEvent)
   const enabled = opts.waitSsh ?? Boolean(project.config.ssh)
   if (!enabled || result.dryRun || result.emptySelection || opts.wait === false) return false
   const ids = result.instances.filter((i) => i.state === 'running').map((i) => i.id)
