@@ -30,11 +30,27 @@ export type {
   ValidationResult,
 } from './project/validate.js'
 
+// What a launch sends (user data with the lease watchdog, metadata tags, the root disk) and why an
+// instance stopped: for tools that launch or inspect wolphin instances themselves.
+export {
+  checkLaunchSettings,
+  launchSettings,
+  launchSettingsProblem,
+  metadataTagKeyProblem,
+  USER_DATA_MAX,
+  withWatchdog,
+} from './project/launch-settings.js'
+export type {LaunchSettings, LaunchSettingsProblem} from './project/launch-settings.js'
+export {watchdogInstaller, watchdogScript} from './project/watchdog.js'
+export {stateReason} from './project/state-reason.js'
+export type {StateReason} from './project/types.js'
+
 // Config: discovery, layering, validation, defaults and durations.
 export {loadConfig, parseConfigText} from './config/load.js'
 export type {LoadConfigOptions, LoadedConfig, TimeoutOverrides} from './config/load.js'
 export {DEFAULTS} from './config/schema.js'
-export type {AwsTimeouts, ConfigFile, ResolvedConfig} from './config/schema.js'
+export {isAmiAlias} from './config/schema.js'
+export type {AwsTimeouts, ConfigFile, LeasePolicy, ResolvedConfig} from './config/schema.js'
 export {formatDuration, parseDuration} from './config/duration.js'
 
 // Errors: every error wolphin throws is a WolphinError with a stable code and an exit code.

@@ -33,6 +33,10 @@ export const EventCode = {
   LaunchRetry: 'LAUNCH_RETRY',
   /** A launch met count.min but not the whole request. */
   LaunchShort: 'LAUNCH_SHORT',
+  /** The project has no lease: its instances run until someone stops them. */
+  NoLease: 'NO_LEASE',
+  /** The image behind an ami alias could not be read; drift compares the launch spec only. */
+  ImageUnreadable: 'IMAGE_UNREADABLE',
   /** reap acts on a region (`data.region`, `data.ids`). */
   ReapRegion: 'REAP_REGION',
   /** Any other note or warning. */
