@@ -38,7 +38,7 @@ function boundaries(...groups) {
 }
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', '.cache/**', 'bench/tmp/**']},
+  {ignores: ['dist/**', 'node_modules/**', '.cache/**', 'bench/tmp/**', 'coverage/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
