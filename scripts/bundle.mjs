@@ -19,9 +19,6 @@ import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const commands = (await readdir(path.join(ROOT, 'src/commands'), {recursive: true})).filter((f) =>
-  f.endsWith('.ts'),
-)
 
 // Not bundled: ssh2 has native optional parts; cosmiconfig's TypeScript loader wants the user's
 // typescript.
@@ -76,16 +73,20 @@ const lazyCommonJs = {
 // that skips Node's export scan of the SDK's one 2 MB CommonJS file. Bundled, an import of the
 // SDK's ES build lets esbuild keep only the commands named (measured: the SDK's share of `status`
 // ~40 ms less, peak RSS ~20 MB less), so the destructuring becomes that import here.
+const SDK_REQUIRE = /const \{([^}]*)\} = createRequire\(import\.meta\.url\)\('([^']+)'\) as typeof \w+/
+/** src/aws/ec2.ts with its createRequire() line of the SDK written as an import. */
+export function sdkImport(src, file = 'src/aws/ec2.ts') {
+  if (!SDK_REQUIRE.test(src))
+    throw new Error(`${file}: the SDK's createRequire() line is not where bundle.mjs expects it`)
+  return src.replace(SDK_REQUIRE, "import {$1} from '$2'")
+}
 const sdkImports = {
   name: 'sdk-imports',
   setup(b) {
-    b.onLoad({filter: /[/\\]src[/\\]aws[/\\]ec2\.ts$/}, async (args) => {
-      const src = await readFile(args.path, 'utf8')
-      const pattern = /const \{([^}]*)\} = createRequire\(import\.meta\.url\)\('([^']+)'\) as typeof \w+/
-      if (!pattern.test(src))
-        throw new Error(`${args.path}: the SDK's createRequire() line is not where bundle.mjs expects it`)
-      return {contents: src.replace(pattern, "import {$1} from '$2'"), loader: 'ts'}
-    })
+    b.onLoad({filter: /[/\\]src[/\\]aws[/\\]ec2\.ts$/}, async (args) => ({
+      contents: sdkImport(await readFile(args.path, 'utf8'), args.path),
+      loader: 'ts',
+    }))
   },
 }
 
@@ -93,53 +94,21 @@ const sdkImports = {
 // whose objects use computed keys, `{[_xN]: ...}` with `const _xN = "xmlName"`; esbuild must
 // assume a computed key may run code, so it keeps every schema, used or not. With the constant's
 // string written in place of the computed key (the same object), the unused ones go.
+export function schemaKeysInline(src) {
+  const strings = new Map()
+  for (const m of src.matchAll(/^const (_\w+) = ("[^"\\\n]*");$/gm)) strings.set(m[1], m[2])
+  return src.replace(/\[(_\w+)\]:/g, (k, name) => (strings.has(name) ? `${strings.get(name)}:` : k))
+}
 const schemaKeys = {
   name: 'schema-keys',
   setup(b) {
     b.onLoad(
       {filter: /[/\\]@aws-sdk[/\\]client-[^/\\]+[/\\]dist-es[/\\]schemas[/\\][^/\\]+\.js$/},
-      async (args) => {
-        const src = await readFile(args.path, 'utf8')
-        const strings = new Map()
-        for (const m of src.matchAll(/^const (_\w+) = ("[^"\\\n]*");$/gm)) strings.set(m[1], m[2])
-        return {
-          contents: src.replace(/\[(_\w+)\]:/g, (k, name) =>
-            strings.has(name) ? `${strings.get(name)}:` : k,
-          ),
-          loader: 'js',
-        }
-      },
+      async (args) => ({contents: schemaKeysInline(await readFile(args.path, 'utf8')), loader: 'js'}),
     )
   },
 }
 
-const result = await build({
-  absWorkingDir: ROOT,
-  entryPoints: [
-    {in: 'src/entry.ts', out: 'entry'},
-    ...commands.map((f) => ({in: `src/commands/${f}`, out: `commands/${f.replace(/\.ts$/, '')}`})),
-  ],
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  // The SDK's packages name their ES build in "module": it is what lets unused commands go. (The
-  // other bundled packages come out the same either way.)
-  mainFields: ['module', 'main'],
-  chunkNames: 'chunks/[name]-[hash]',
-  external: EXTERNAL,
-  // Bundled CommonJS calls require() for node: built-ins; ESM output has no require of its own.
-  banner: {
-    js: "import {createRequire as __wolphinCreateRequire} from 'node:module';const require = __wolphinCreateRequire(import.meta.url);",
-  },
-  plugins: [lazyCommonJs, sdkImports, schemaKeys],
-  metafile: true,
-  write: false,
-  logLevel: 'warning',
-  legalComments: 'none',
-})
 /**
  * esbuild wraps each bundled CommonJS module (and each lazily initialised ES module) in a method,
  * `"node_modules/x.js"(exports, module) { ... }`, which V8 compiles only when first called, and
@@ -167,13 +136,48 @@ export function eagerModules(text) {
   return lines.join('\n')
 }
 
-await rm(path.join(ROOT, 'dist/chunks'), {recursive: true, force: true})
-for (const f of result.outputFiles) {
-  // tsc's source map of a file replaced here would describe the wrong code.
-  await rm(`${f.path}.map`, {force: true})
-  await mkdir(path.dirname(f.path), {recursive: true})
-  await writeFile(f.path, f.path.endsWith('.js') ? eagerModules(f.text) : f.contents)
+/** Bundles, rewrites and writes over tsc's output. Runs when this file is run, not imported. */
+async function main() {
+  const commands = (await readdir(path.join(ROOT, 'src/commands'), {recursive: true})).filter((f) =>
+    f.endsWith('.ts'),
+  )
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [
+      {in: 'src/entry.ts', out: 'entry'},
+      ...commands.map((f) => ({in: `src/commands/${f}`, out: `commands/${f.replace(/\.ts$/, '')}`})),
+    ],
+    outdir: 'dist',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    // The SDK's packages name their ES build in "module": it is what lets unused commands go. (The
+    // other bundled packages come out the same either way.)
+    mainFields: ['module', 'main'],
+    chunkNames: 'chunks/[name]-[hash]',
+    external: EXTERNAL,
+    // Bundled CommonJS calls require() for node: built-ins; ESM output has no require of its own.
+    banner: {
+      js: "import {createRequire as __wolphinCreateRequire} from 'node:module';const require = __wolphinCreateRequire(import.meta.url);",
+    },
+    plugins: [lazyCommonJs, sdkImports, schemaKeys],
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+    legalComments: 'none',
+  })
+  await rm(path.join(ROOT, 'dist/chunks'), {recursive: true, force: true})
+  for (const f of result.outputFiles) {
+    // tsc's source map of a file replaced here would describe the wrong code.
+    await rm(`${f.path}.map`, {force: true})
+    await mkdir(path.dirname(f.path), {recursive: true})
+    await writeFile(f.path, f.path.endsWith('.js') ? eagerModules(f.text) : f.contents)
+  }
+
+  if (process.argv.includes('--analyze'))
+    console.log(await (await import('esbuild')).analyzeMetafile(result.metafile))
 }
 
-if (process.argv.includes('--analyze'))
-  console.log(await (await import('esbuild')).analyzeMetafile(result.metafile))
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main()

@@ -22,26 +22,39 @@ export class WolphinError extends Error {
   }
 }
 
+/**
+ * A kind of error with its code and exit code fixed: `class ConfigError extends errorKind(...)`.
+ * `code` is typed as its literal, so a library user can switch on it.
+ */
+function errorKind<C extends string>(code: C, exitCode: number) {
+  return class extends WolphinError {
+    declare readonly code: C
+    constructor(message: string) {
+      super(message, code, exitCode)
+    }
+  }
+}
+
+/** What is wrong with the config, for code that acts on it (never on the message). */
+export type ConfigProblem = 'not-found' | 'missing-field' | 'invalid'
+
 /** Bad config: a file that cannot be read or parsed, or a field that fails validation. */
-export class ConfigError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'CONFIG_INVALID', ExitCode.Usage)
+export class ConfigError extends errorKind('CONFIG_INVALID', ExitCode.Usage) {
+  /** No config at all, a required field missing (`field` names it), or anything else. */
+  readonly problem: ConfigProblem
+  readonly field: string | undefined
+  constructor(message: string, detail: {problem?: ConfigProblem; field?: string} = {}) {
+    super(message)
+    this.problem = detail.problem ?? 'invalid'
+    this.field = detail.field
   }
 }
 
 /** Bad flags or arguments. */
-export class UsageError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'USAGE', ExitCode.Usage)
-  }
-}
+export class UsageError extends errorKind('USAGE', ExitCode.Usage) {}
 
 /** A selector that cannot be parsed or a selector module that cannot be loaded. */
-export class SelectorError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'SELECTOR_INVALID', ExitCode.Usage)
-  }
-}
+export class SelectorError extends errorKind('SELECTOR_INVALID', ExitCode.Usage) {}
 
 /** An AWS call failed in a way the user has to act on; `awsCode` is EC2's own error code. */
 export class AwsError extends WolphinError {
@@ -62,17 +75,11 @@ export class NetworkError extends WolphinError {
   }
 }
 
-export class CredentialsError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'CREDENTIALS_MISSING', ExitCode.Failure)
-  }
-}
+/** No AWS credentials could be found or loaded. */
+export class CredentialsError extends errorKind('CREDENTIALS_MISSING', ExitCode.Failure) {}
 
-export class WaitTimeoutError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'WAIT_TIMEOUT', ExitCode.Failure)
-  }
-}
+/** Instances did not reach the state (or answer over SSH) within the wait's time limit. */
+export class WaitTimeoutError extends errorKind('WAIT_TIMEOUT', ExitCode.Failure) {}
 
 export interface TargetFailure {
   id: string
@@ -98,11 +105,7 @@ export class PartialFailureError extends WolphinError {
 }
 
 /** A host key that does not match what is known or pinned for the host: the connection is refused. */
-export class HostKeyError extends WolphinError {
-  constructor(message: string) {
-    super(message, 'HOST_KEY_REJECTED', ExitCode.Failure)
-  }
-}
+export class HostKeyError extends errorKind('HOST_KEY_REJECTED', ExitCode.Failure) {}
 
 /** What an interrupted operation had done and had not done yet. */
 export interface InterruptionReport {

@@ -6,7 +6,8 @@
  * endpoint and what timed out.
  */
 import {DEFAULTS, type AwsTimeouts} from '../config/schema.js'
-import {NetworkError} from '../errors.js'
+import {NetworkError, type WolphinError} from '../errors.js'
+import {noCredentials, noRegion} from './errors.js'
 import type {AwsOptions} from '../project/ports.js'
 
 export type {AwsOptions}
@@ -82,13 +83,38 @@ export function boundCalls<C extends Sendable>(client: C, service: AwsService, o
     } catch (e) {
       if (options.abortSignal?.aborted || e instanceof NetworkError) throw e
       if (budget.signal.aborted) throw overBudgetError()
-      throw networkError(e, service, endpoint, t, Date.now() - started) ?? e
+      throw (
+        networkError(e, service, endpoint, t, Date.now() - started) ?? (await settingsError(client, e)) ?? e
+      )
     } finally {
       clearTimeout(timer)
     }
   }
   ;(client as {send: unknown}).send = bounded
   return client
+}
+
+const fails = (provider: unknown): Promise<boolean> =>
+  typeof provider === 'function'
+    ? Promise.resolve()
+        .then(() => (provider as () => unknown)())
+        .then(
+          () => false,
+          () => true,
+        )
+    : Promise.resolve(false)
+
+/**
+ * For a call that failed before it reached AWS: a ConfigError when the client has no region, a
+ * CredentialsError when it has no credentials; null otherwise. Told by asking the client's own
+ * region and credentials providers again (the SDK memoizes them), never by the error's text.
+ */
+export async function settingsError(client: unknown, e: unknown): Promise<WolphinError | null> {
+  const config = (client as {config?: {region?: unknown; credentials?: unknown}}).config
+  if (await fails(config?.region)) return noRegion()
+  if (await fails(config?.credentials))
+    return noCredentials(String((e as Error)?.message ?? e).split('\n')[0])
+  return null
 }
 
 /** The NetworkError for an SDK failure that never reached the service, or null for any other. */

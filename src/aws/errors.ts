@@ -17,23 +17,28 @@ const MESSAGES: Record<string, (m: string) => string> = {
   RequestLimitExceeded: (m) => `EC2 throttled the requests and retries ran out: ${m}`,
 }
 
+export function noCredentials(reason: string): CredentialsError {
+  return new CredentialsError(
+    `no AWS credentials found (${reason}); set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run "aws sso login"`,
+  )
+}
+
+export function noRegion(): ConfigError {
+  return new ConfigError('no AWS region: set "region" in the config, pass --region, or set AWS_REGION')
+}
+
+/** The error names of the SDK's credential providers (@smithy/property-provider). */
+const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError', 'ProviderError'])
+
 /** Maps an SDK error to a typed domain error with a message a user can act on. */
 export function mapAwsError(err: unknown, action: string): WolphinError {
   if (err instanceof WolphinError) return err
   const e = err as {name?: string; Code?: string; message?: string}
   const name = e.Code ?? e.name ?? 'Error'
   const message = (e.message ?? String(err)).split('\n')[0]
-  if (
-    name === 'CredentialsProviderError' ||
-    (/Could not load credentials|credential/i.test(message) && name !== 'AuthFailure')
-  ) {
-    return new CredentialsError(
-      `no AWS credentials found (${message}); set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run "aws sso login"`,
-    )
-  }
-  if (/Region is missing/i.test(message)) {
-    return new ConfigError('no AWS region: set "region" in the config, pass --region, or set AWS_REGION')
-  }
+  // The SDK's credential chain names its errors; a client without credentials or region is told
+  // apart before this, by asking its providers (client.ts settingsError).
+  if (CREDENTIAL_ERRORS.has(name)) return noCredentials(message)
   const render = MESSAGES[name]
   const code = name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()
   return new AwsError(`${action}: ${render ? render(message) : `${name}: ${message}`}`, code, name)

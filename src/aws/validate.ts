@@ -48,38 +48,41 @@ export class SdkValidationPort implements ValidationPort {
     }
   }
 
-  async findKeyPairs(names: string[]) {
+  /** One Describe call; an error is mapped to a domain error named after the call. */
+  private async describe<T>(action: string, call: () => Promise<T>): Promise<T> {
     try {
-      // A filter, not KeyNames: a missing name is an empty answer rather than an error.
+      return await call()
+    } catch (e) {
+      throw mapAwsError(e, action)
+    }
+  }
+
+  // Filters, not KeyNames or ids: a missing name or id is an empty answer rather than an error.
+  findKeyPairs(names: string[]) {
+    return this.describe('DescribeKeyPairs', async () => {
       const r = await this.client.send(
         new DescribeKeyPairsCommand({Filters: [{Name: 'key-name', Values: names}]}),
       )
       return (r.KeyPairs ?? []).map((k) => k.KeyName!)
-    } catch (e) {
-      throw mapAwsError(e, 'DescribeKeyPairs')
-    }
+    })
   }
 
-  async findSecurityGroups(ids: string[]) {
-    try {
+  findSecurityGroups(ids: string[]) {
+    return this.describe('DescribeSecurityGroups', async () => {
       const r = await this.client.send(
         new DescribeSecurityGroupsCommand({Filters: [{Name: 'group-id', Values: ids}]}),
       )
       return (r.SecurityGroups ?? []).map((g) => g.GroupId!)
-    } catch (e) {
-      throw mapAwsError(e, 'DescribeSecurityGroups')
-    }
+    })
   }
 
-  async findSubnets(ids: string[]) {
-    try {
+  findSubnets(ids: string[]) {
+    return this.describe('DescribeSubnets', async () => {
       const r = await this.client.send(
         new DescribeSubnetsCommand({Filters: [{Name: 'subnet-id', Values: ids}]}),
       )
       return (r.Subnets ?? []).map((s) => ({id: s.SubnetId!, zone: s.AvailabilityZone ?? null}))
-    } catch (e) {
-      throw mapAwsError(e, 'DescribeSubnets')
-    }
+    })
   }
 
   /** The launch goes through the EC2 port itself, so the DryRun checks exactly what create sends. */

@@ -10,28 +10,23 @@ import {
   type SelectionFlagValues,
   selectionFlags,
 } from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
 import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
 import type {OutputSink} from '../exec/output.js'
+import {durationFlag} from '../flags.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
 import type {ExecOutput} from '../ui/exec-output.js'
 
 export const fanOutFlags = {
   concurrency: Flags.integer({summary: 'Instances at once (default: ssh.concurrency).', min: 1, max: 1024}),
-  timeout: Flags.string({summary: 'Time limit per instance, in seconds or like 90s, 5m.'}),
+  timeout: durationFlag({
+    summary: 'Time limit per instance, in seconds or like 90s, 5m.',
+    example: '90s, 5m',
+  }),
   'fail-fast': Flags.boolean({summary: 'Start no new instance after the first failure.', default: false}),
   group: Flags.boolean({
     summary: "Print each instance's output as one block when it finishes.",
     default: false,
   }),
-}
-
-export function parseTimeout(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined
-  const ms = parseDuration(v)
-  if (ms === null || ms <= 0)
-    throw new UsageError(`--timeout: "${v}" is not a duration; expected seconds or like 90s, 5m`)
-  return ms / 1000
 }
 
 /**
@@ -97,9 +92,9 @@ export abstract class FanOutCommand extends BaseCommand {
 
   protected async openFanOut(
     flags: GlobalFlagValues &
-      SelectionFlagValues & {group: boolean; timeout?: string; quiet?: boolean; prefix?: boolean},
+      SelectionFlagValues & {group: boolean; timeout?: number; quiet?: boolean; prefix?: boolean},
   ) {
-    const timeout = parseTimeout(flags.timeout)
+    const timeout = flags.timeout
     const selector = await this.selection(flags)
     const json = this.jsonEnabled()
     const {onEvent, output: terminal} = await terminalOutput(json, flags)

@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, fleetBaseFlags, timeoutOverrides} from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
 import {fleetSettings} from '../config/regions.js'
-import {PartialFailureError, UsageError} from '../errors.js'
+import {PartialFailureError} from '../errors.js'
+import {durationFlag} from '../flags.js'
 import {reap, type ReapResult} from '../project/fleet.js'
 import {reapText} from '../ui/fleet-render.js'
 
@@ -27,17 +27,19 @@ export default class Reap extends BaseCommand {
       options: ['stop', 'terminate'],
       default: 'stop',
     }),
-    grace: Flags.string({
+    grace: durationFlag({
       summary: 'Leave instances alone until this long after their lease, like 10m.',
-      default: '0s',
+      allowZero: true,
+      example: '10m',
+      default: 0,
+      defaultHelp: async () => '0s',
     }),
     'dry-run': Flags.boolean({summary: 'Print what would be done and change nothing.', default: false}),
   }
 
   async run(): Promise<ReapResult> {
     const {flags} = await this.parse(Reap)
-    const graceMs = parseDuration(flags.grace)
-    if (graceMs === null) throw new UsageError(`--grace "${flags.grace}": expected a duration like 10m`)
+    const graceMs = flags.grace * 1000
     const settings = await fleetSettings({
       regions: flags.region,
       files: flags.config,

@@ -1,21 +1,11 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
-import {UsageError, WaitTimeoutError} from '../errors.js'
+import {WaitTimeoutError} from '../errors.js'
+import {durationFlag} from '../flags.js'
 import type {StatusResult} from '../project/project.js'
 import type {WatchResult} from '../project/watch.js'
 import {statusTable} from '../ui/render.js'
-
-function seconds(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined
-  const ms = parseDuration(text)
-  if (ms === null || ms <= 0)
-    throw new UsageError(
-      `--${flag}: "${text}" is not a duration; expected seconds or a duration like 90s, 10m`,
-    )
-  return ms / 1000
-}
 
 export default class Status extends BaseCommand {
   static summary = 'Show every instance EC2 still reports for the project, terminated included.'
@@ -32,7 +22,7 @@ or until --timeout.`
   static flags = {
     ...selectionFlags,
     watch: Flags.boolean({summary: 'Re-observe and print each state transition.', default: false}),
-    interval: Flags.string({
+    interval: durationFlag({
       summary: 'With --watch: time between observations (default: the config wait.interval).',
       dependsOn: ['watch'],
     }),
@@ -41,7 +31,7 @@ or until --timeout.`
       default: false,
       dependsOn: ['watch'],
     }),
-    timeout: Flags.string({
+    timeout: durationFlag({
       summary: 'With --watch: stop after this long (default: none; with --until-stable, wait.timeout).',
       dependsOn: ['watch'],
     }),
@@ -50,8 +40,8 @@ or until --timeout.`
   async run(): Promise<StatusResult | WatchResult> {
     const {flags} = await this.parse(Status)
     const selector = await this.selection(flags)
-    const interval = seconds('interval', flags.interval)
-    let timeout = seconds('timeout', flags.timeout)
+    const interval = flags.interval
+    let timeout = flags.timeout
     const project = await this.openProject(flags)
     const tty = Boolean(process.stdout.isTTY)
     if (!flags.watch) {

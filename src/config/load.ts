@@ -186,6 +186,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
     if (!found) {
       throw new ConfigError(
         `no config found in ${cwd} (looked for wolphin.yaml, .wolphinrc*, package.json#wolphin); pass -c FILE or run "wolphin init"`,
+        {problem: 'not-found'},
       )
     }
     files = [found]
@@ -217,6 +218,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   if (opts.requireAmi && !config.ami) {
     throw new ConfigError(
       `${sourceOf('ami', sources, files)}: field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)`,
+      {problem: 'missing-field', field: 'ami'},
     )
   }
   if (opts.requireAmi) {
@@ -261,6 +263,7 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
   if (!c.project) {
     throw new ConfigError(
       `${sourceOf('project', sources, files)}: field "project" is required (expected a name like "loadgen"; or pass --project)`,
+      {problem: 'missing-field', field: 'project'},
     )
   }
   const count =

@@ -30,8 +30,7 @@ export async function fleetSettings(opts: {
       config = (await loadConfig({cwd: opts.cwd})).config
     } catch (e) {
       // No project here is normal for a reaper run from cron; a broken one is still an error.
-      if (!(e instanceof ConfigError) || !/^no config found|field "project" is required/.test(e.message))
-        throw e
+      if (!isNoProject(e)) throw e
     }
   }
   const regions = opts.regions?.length
@@ -44,4 +43,10 @@ export async function fleetSettings(opts: {
     maxAttempts: config?.maxAttempts,
     timeouts: resolveTimeouts(config?.timeouts, opts.timeouts),
   }
+}
+
+/** No config here, or one without a project: normal where ls and reap run (cron, CI). */
+function isNoProject(e: unknown): boolean {
+  if (!(e instanceof ConfigError)) return false
+  return e.problem === 'not-found' || (e.problem === 'missing-field' && e.field === 'project')
 }

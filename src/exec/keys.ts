@@ -33,7 +33,7 @@ export async function readPrivateKey(file: string, field = 'ssh.key', cwd = proc
   const {utils} = await loadSsh2()
   const parsed = utils.parseKey(data)
   if (parsed instanceof Error) {
-    const encrypted = /encrypted|passphrase/i.test(parsed.message)
+    const encrypted = isEncryptedKey(data)
     throw new ConfigError(
       encrypted
         ? `${field}: ${file} is protected by a passphrase; load it into ssh-agent (SSH_AUTH_SOCK) and leave ${field} unset`
@@ -44,4 +44,23 @@ export async function readPrivateKey(file: string, field = 'ssh.key', cwd = proc
   if (!key?.isPrivateKey())
     throw new ConfigError(`${field}: ${file} holds a public key; expected the private key`)
   return data
+}
+
+/**
+ * Whether a private key file is protected by a passphrase, read from the key's own format (not
+ * from a parser's error text): PEM's `Proc-Type: 4,ENCRYPTED` header, PKCS#8's `ENCRYPTED PRIVATE
+ * KEY`, or an OpenSSH key whose cipher is not `none`.
+ */
+export function isEncryptedKey(data: Buffer): boolean {
+  const text = data.toString('latin1')
+  if (/^Proc-Type: *4, *ENCRYPTED/m.test(text) || text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----'))
+    return true
+  const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)
+  if (!body) return false
+  // "openssh-key-v1\0", then the cipher name as an SSH string (uint32 length, bytes).
+  const raw = Buffer.from(body[1].replace(/\s+/g, ''), 'base64')
+  const magic = 'openssh-key-v1\0'.length
+  if (raw.length < magic + 4) return false
+  const len = raw.readUInt32BE(magic)
+  return raw.subarray(magic + 4, magic + 4 + len).toString('latin1') !== 'none'
 }

@@ -68,12 +68,16 @@ export function describeConnectError(e: unknown): string {
   if (err.code === 'ECONNREFUSED') return 'connection refused'
   if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return 'host unreachable'
   if (err.code === 'ENOTFOUND') return 'name does not resolve'
-  if (err.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/i.test(err.message ?? ''))
-    return 'connection timed out'
-  if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message ?? ''))
+  // ssh2 says what failed in `level`: 'client-timeout' (no handshake in time), 'client-authentication'.
+  if (err.code === 'ETIMEDOUT' || err.level === 'client-timeout') return 'connection timed out'
+  if (err.level === 'client-authentication')
     return 'authentication failed (is the key authorised for this user?)'
   return (err.message ?? String(e)).split('\n')[0]
 }
+
+/** SSH_OPEN_CONNECT_FAILED (RFC 4254 5.1): the bastion could not connect to the target. */
+const OPEN_CONNECT_FAILED = 2
+const forwardRefused = (err: Error) => (err as Error & {reason?: number}).reason === OPEN_CONNECT_FAILED
 
 export function createSshConnector(
   settings: SshSettings,
@@ -182,7 +186,7 @@ export function createSshConnector(
       const sock = await new Promise<ClientChannel>((resolve, reject) =>
         via.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) =>
           err
-            ? reject(Object.assign(err, {code: /refused/i.test(err.message) ? 'ECONNREFUSED' : undefined}))
+            ? reject(Object.assign(err, {code: forwardRefused(err) ? 'ECONNREFUSED' : undefined}))
             : resolve(stream),
         ),
       )

@@ -1,5 +1,6 @@
 import type {ResolvedConfig} from '../config/schema.js'
-import {WaitTimeoutError} from '../errors.js'
+import {HostKeyError, WaitTimeoutError} from '../errors.js'
+import {type EventSink, withCodes} from '../project/events.js'
 import type {Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
@@ -22,7 +23,7 @@ export interface WaitForSshOptions {
 /**
  * Resolves once every instance accepts an SSH session (handshake, host key and authentication),
  * bounded by `wait.timeout`; rejects with a WaitTimeoutError naming the instances that never did.
- * A host key refusal is final and fails at once. Its first three parameters match revert's
+ * A host key refusal is final and fails at once, with a HostKeyError. Its first three parameters match revert's
  * `SshWaiter` (src/project/ssh-wait.ts).
  */
 export async function waitForSsh(
@@ -66,7 +67,7 @@ export async function waitForSsh(
             pending.delete(i.id)
             emit({type: 'info', message: `${t.name}: accepts SSH`})
           } catch (e) {
-            if (e instanceof UnreachableError && e.hostKey) throw new WaitTimeoutError(e.message)
+            if (e instanceof UnreachableError && e.hostKey) throw new HostKeyError(e.message)
             last.set(i.id, (e as Error).message)
           }
         }),
@@ -109,11 +110,11 @@ export async function waitForSshAfter(
   opts: {
     waitSsh?: boolean
     wait?: boolean
-    onEvent?: (e: {type: 'info' | 'warn'; message: string}) => void
+    onEvent?: EventSink
     signal?: AbortSignal
   } = {},
 ): Promise<boolean> {
-  const sink = opts.onEvent
+  const sink = opts.onEvent && withCodes(opts.onEvent)
   const enabled = opts.waitSsh ?? Boolean(project.config.ssh)
   if (!enabled || result.dryRun || result.emptySelection || opts.wait === false) return false
   const ids = result.instances.filter((i) => i.state === 'running').map((i) => i.id)

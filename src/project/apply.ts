@@ -10,7 +10,7 @@ import {
   WaitTimeoutError,
   WolphinError,
 } from '../errors.js'
-import type {EventSink} from './events.js'
+import {type EmitSink, EventCode} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
@@ -23,7 +23,7 @@ export interface ApplyContext {
   port: Ec2Port
   config: ResolvedConfig
   spec: string
-  onEvent: EventSink
+  onEvent: EmitSink
   /** The ids and states the plan was made from (part of the launch's idempotency token). */
   observed: RawInstance[]
   sleep?: (ms: number) => Promise<void>
@@ -148,7 +148,12 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
       if (!(e instanceof PartialFailureError)) throw e
       for (const f of e.failures) failedIds.add(f.id)
       result.failures.push(...e.failures)
-      ctx.onEvent({type: 'warn', message: `${a.kind}: ${e.message}`})
+      ctx.onEvent({
+        type: 'warn',
+        code: EventCode.ActionPartial,
+        data: {ids: e.failures.map((f) => f.id)},
+        message: `${a.kind}: ${e.message}`,
+      })
     }
   }
 
@@ -293,6 +298,7 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
       if (next !== null) {
         ctx.onEvent({
           type: 'warn',
+          code: EventCode.LaunchRetry,
           message: `${describeAttempt(attempt)}: ${(e as AwsError).awsCode ?? (e as Error).name}; trying ${describeAttempt(attempts[next])} for ${slots.length} slot(s)`,
         })
         at = next
@@ -304,6 +310,7 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
       if (out.length < wantMin) throw e
       ctx.onEvent({
         type: 'warn',
+        code: EventCode.LaunchShort,
         message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`,
       })
       break
@@ -327,7 +334,12 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         } catch (e) {
           // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
           // and the next create writes it.
-          ctx.onEvent({type: 'warn', message: `could not name ${id}: ${(e as Error).message}`})
+          ctx.onEvent({
+            type: 'warn',
+            code: EventCode.NameFailed,
+            data: {id},
+            message: `could not name ${id}: ${(e as Error).message}`,
+          })
         }
       })
     }
@@ -389,7 +401,12 @@ async function waitFor(
         : waiting.filter((id) => ['terminated', 'shutting-down'].includes(states.get(id) ?? ''))
     for (const id of gone) {
       if (lostToDuplicate(id, seen, ctx.config.project)) {
-        ctx.onEvent({type: 'info', message: `${id} was terminated as a duplicate slot claim by another run`})
+        ctx.onEvent({
+          type: 'info',
+          code: EventCode.LostToDuplicate,
+          data: {id},
+          message: `${id} was terminated as a duplicate slot claim by another run`,
+        })
       } else {
         lost.push({id, reason: `became ${states.get(id)} while waiting for ${a.until}`})
       }

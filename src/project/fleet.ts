@@ -5,7 +5,7 @@
  */
 import type {AwsTimeouts} from '../config/schema.js'
 import {PartialFailureError, UsageError, WolphinError} from '../errors.js'
-import {type EventSink, ignoreEvents} from './events.js'
+import {EventCode, type EventSink, ignoreEvents, withCodes} from './events.js'
 import {parseExpiry} from './lease.js'
 import type {RawInstance} from './observe.js'
 import type {FleetPort} from './ports.js'
@@ -197,7 +197,7 @@ export interface ReapResult {
 export async function reap(opts: ReapOptions): Promise<ReapResult> {
   const regions = checkRegions(opts.regions)
   if (!(opts.graceMs >= 0)) throw new UsageError('--grace: expected a duration like 10m')
-  const onEvent = opts.onEvent ?? ignoreEvents
+  const onEvent = withCodes(opts.onEvent ?? ignoreEvents)
   const ports = await portsFor(opts, regions)
   const {seen, errors} = await observeRegions(regions, ports)
   const now = (opts.now ?? Date.now)()
@@ -226,6 +226,8 @@ export async function reap(opts: ReapOptions): Promise<ReapResult> {
         if (!ids.length) return
         onEvent({
           type: 'info',
+          code: EventCode.ReapRegion,
+          data: {region, ids},
           message: `${region}: ${opts.action} ${ids.length} instance(s) whose lease passed`,
         })
         const port = ports.get(region)!

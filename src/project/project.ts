@@ -3,7 +3,7 @@ import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
 import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import {type ApplyContext, applyPlan} from './apply.js'
-import {type EventSink, ignoreEvents} from './events.js'
+import {type EmitSink, EventCode, type EventSink, ignoreEvents, withCodes} from './events.js'
 import {bySlot, isMember, type RawInstance, resolveSlot, toInstance} from './observe.js'
 import {
   type Action,
@@ -119,7 +119,7 @@ export function planJson(plan: Plan, names: Map<string, string | null> = new Map
 export class Project {
   readonly config: ResolvedConfig
   private portPromise: Promise<Ec2Port> | null
-  private readonly onEvent: EventSink
+  private readonly onEvent: EmitSink
   private readonly aws: AwsConnection
   private readonly signal: AbortSignal | undefined
   /** The newest raw observation an operation's waiter made (create repairs names from it). */
@@ -132,7 +132,7 @@ export class Project {
   constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
     this.config = config
     this.portPromise = opts.port ? Promise.resolve(opts.port) : null
-    this.onEvent = opts.onEvent ?? ignoreEvents
+    this.onEvent = withCodes(opts.onEvent ?? ignoreEvents)
     this.aws = opts.aws ?? {}
     this.signal = opts.signal
   }
@@ -227,6 +227,7 @@ export class Project {
       } catch (e) {
         this.onEvent({
           type: 'warn',
+          code: EventCode.ImageUnreadable,
           message: `cannot read the image behind ${ami} (${(e as Error).message}); drift compares the launch spec only`,
         })
         return null
@@ -248,7 +249,7 @@ export class Project {
     const expired = this.warnedExpired ? null : expiredWarning(this.name, mine, Date.now())
     if (expired) {
       this.warnedExpired = true
-      this.onEvent({type: 'warn', message: expired})
+      this.onEvent({type: 'warn', code: EventCode.LeaseExpired, message: expired})
     }
     return mine
   }
@@ -300,6 +301,7 @@ export class Project {
     if (this.config.lease === undefined)
       this.onEvent({
         type: 'warn',
+        code: EventCode.NoLease,
         message: `project ${this.name} has no lease: its instances run until someone stops them; add "lease: 8h" to the config (see docs/leases.md)`,
       })
     const raw = await this.observeRaw()
@@ -340,7 +342,7 @@ export class Project {
     const port = await this.port()
     for (const t of todo) {
       await port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)})
-      this.onEvent({type: 'info', message: `named ${t.id} ${t.name}`})
+      this.onEvent({type: 'info', code: EventCode.InstanceNamed, message: `named ${t.id} ${t.name}`, data: t})
     }
   }
 
@@ -354,6 +356,8 @@ export class Project {
     if (!duplicates.length) return
     this.onEvent({
       type: 'warn',
+      code: EventCode.DuplicatesTerminated,
+      data: {ids: duplicates.map((d) => d.id)},
       message: `terminating ${duplicates.length} duplicate slot claim(s): ${duplicates.map((d) => d.id).join(', ')}`,
     })
     await (await this.port()).terminateInstances(duplicates.map((d) => d.id))
@@ -443,7 +447,11 @@ export class Project {
     }
     this.onEvent({type: 'plan', plan})
     if (result.emptySelection) {
-      this.onEvent({type: 'info', message: 'no instance matches the selection; nothing to do'})
+      this.onEvent({
+        type: 'info',
+        code: EventCode.EmptySelection,
+        message: 'no instance matches the selection; nothing to do',
+      })
       return result
     }
     if (opts.dryRun || (!isMutating(plan) && plan.actions.length === 0)) return result

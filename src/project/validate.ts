@@ -80,13 +80,20 @@ const skipped = (c: CheckName, detail: string): ValidationCheck => ({
   problems: [],
 })
 
-/** Errors of a DryRun that are about the instance profile rather than the launch as a whole. */
-function blamesProfile(a: {code: string; message: string}): boolean {
-  return (
-    a.code === 'NoSuchEntity' ||
-    /instance ?profile/i.test(a.message) ||
-    (a.code === 'InvalidParameterValue' && /iamInstanceProfile/i.test(a.message))
-  )
+/**
+ * Whether a failed DryRun is about the instance profile rather than the launch as a whole: IAM's
+ * own NoSuchEntity, or a DryRun of the same request without the profile that EC2 answers otherwise
+ * (permitted, or refused for another reason). Decided by EC2's answers, never by their wording;
+ * the second DryRun is sent only when the first failed and a profile is configured.
+ */
+async function blamesProfile(
+  answer: {code: string},
+  port: ValidationPort,
+  req: LaunchRequest,
+): Promise<boolean> {
+  if (answer.code === 'NoSuchEntity') return true
+  const without = await port.dryRunLaunch({...req, iamInstanceProfile: undefined})
+  return without.ok || without.code !== answer.code
 }
 
 export async function validateLaunch(
@@ -166,9 +173,10 @@ export async function validateLaunch(
   let profileProblem: string | null = null
   if (!config.ami) checks.push(skipped('runInstances', 'needs an ami'))
   else {
-    const answer = await port.dryRunLaunch(sampleLaunchRequest(config, spec))
+    const request = sampleLaunchRequest(config, spec)
+    const answer = await port.dryRunLaunch(request)
     if (answer.ok) checks.push(check('runInstances', 'RunInstances with DryRun=true is permitted'))
-    else if (config.iamInstanceProfile && blamesProfile(answer)) {
+    else if (config.iamInstanceProfile && (await blamesProfile(answer, port, request))) {
       profileProblem = `instance profile "${config.iamInstanceProfile}": ${answer.message}`
       checks.push(skipped('runInstances', 'not decided: the instance profile was rejected first'))
     } else if (answer.code === 'UnauthorizedOperation')

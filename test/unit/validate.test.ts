@@ -152,6 +152,29 @@ describe('validate: checks against the account', () => {
     expect(r.problems).to.deep.equal(['ami: not set; expected an AMI id like ami-0123456789abcdef0'])
   })
 
+  it('a profile EC2 refuses by any wording is blamed because the DryRun without it passes (not by its text)', async () => {
+    const a = account({
+      images: [{id: 'ami-12345678', state: 'available'}],
+      keys: ['perf'],
+      groups: ['sg-0a', 'sg-0b'],
+      subnets: [{id: 'subnet-1', zone: 'eu-west-1a'}],
+    })
+    const refused = {ok: false as const, code: 'InvalidParameterValue', message: 'Value (runner) is invalid'}
+    a.port.dryRunLaunch = async (req) => (a.launches.push(req), req.iamInstanceProfile ? refused : {ok: true})
+    const r = await validateLaunch(full, a.port, 'abc')
+    expect(r.problems).to.deep.equal(['instance profile "runner": Value (runner) is invalid'])
+    expect(a.launches.map((l) => l.iamInstanceProfile)).to.deep.equal(['runner', undefined])
+    // The same refusal with or without the profile is the launch's, whatever it says about profiles.
+    const b = account({
+      images: [{id: 'ami-12345678', state: 'available'}],
+      dryRun: {ok: false, code: 'InvalidParameterValue', message: 'Invalid IAM Instance Profile name'},
+    })
+    const r2 = await validateLaunch(config({iamInstanceProfile: 'runner'}), b.port, 'abc')
+    expect(r2.problems).to.deep.equal([
+      'RunInstances (DryRun): InvalidParameterValue: Invalid IAM Instance Profile name',
+    ])
+  })
+
   it('the sample request carries the spot market and user data like a real launch', () => {
     const req = sampleLaunchRequest(config({market: 'spot', maxPrice: '0.05', userData: '#!/bin/sh'}), 'abc')
     expect(req.spot).to.deep.equal({maxPrice: '0.05'})

@@ -1,0 +1,24 @@
+/**
+ * oclif flag types shared by commands (the CLI layer: the core never imports this).
+ */
+import * as Flags from '@oclif/core/flags'
+
+import {parseDuration} from './config/duration.js'
+import {UsageError} from './errors.js'
+
+/**
+ * A duration flag, `90`, `90s`, `10m`, `1h30m`: read by the one duration parser
+ * (src/config/duration.ts), valued in seconds. More than zero unless `allowZero` (a grace period).
+ * A bad value is one line, exit 2, before any AWS call: `Parsing --timeout: "soon" is not a
+ * duration; ...`.
+ */
+export const durationFlag = Flags.custom<number, {allowZero?: boolean; example?: string}>({
+  parse: async (input, _ctx, opts) => {
+    const ms = parseDuration(input)
+    if (ms === null || ms < 0 || (ms === 0 && !opts.allowZero))
+      throw new UsageError(
+        `"${input}" is not a duration; expected seconds or a duration like ${opts.example ?? '90s, 10m'}`,
+      )
+    return ms / 1000
+  },
+})
