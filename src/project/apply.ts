@@ -11,6 +11,7 @@ import {
 } from '../errors.js'
 import type {EventSink} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
+import {losesSlot} from './slots.js'
 import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
 import type {Ec2Port} from './ports.js'
@@ -38,6 +39,8 @@ export interface ApplyResult {
   launchedRaw: RawInstance[]
   /** The newest observation of the project, when a wait made one. */
   lastObservation: RawInstance[] | null
+  /** lastObservation was made after every launch of the plan had returned. */
+  observedAfterLaunches: boolean
   /** Instances an action failed for while it was done for the others (the command exits 3). */
   failures: TargetFailure[]
 }
@@ -133,7 +136,15 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const done = new Map<number, Promise<void>>()
   /** Action id -> what it did, for the report of an interrupted run. */
   const finished = new Map<number, string>()
-  const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null, failures: []}
+  const result: ApplyResult = {
+    launched: [],
+    launchedRaw: [],
+    lastObservation: null,
+    observedAfterLaunches: false,
+    failures: [],
+  }
+  const launches = plan.actions.filter((a) => a.kind === 'launch').length
+  let launchesReturned = 0
   const byId = new Map(plan.actions.map((a) => [a.id, a]))
   /** Instances an action failed for: later actions (waits) leave them out. */
   const failedIds = new Set<string>()
@@ -159,6 +170,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
       switch (a.kind) {
         case 'launch': {
           const raws = await launch(a, ctx, now())
+          launchesReturned++
           const ids = raws.map((r) => r.id)
           result.launchedRaw.push(...raws)
           produced.set(a.id, ids)
@@ -197,8 +209,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
             ...a.ids,
             ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
           ].filter((id) => !failedIds.has(id))
+          const afterLaunches = launchesReturned === launches
           const waited = await waitFor(ids, a, ctx, sleep)
           result.lastObservation = waited.seen
+          result.observedAfterLaunches = afterLaunches
           for (const f of waited.lost) failedIds.add(f.id)
           result.failures.push(...waited.lost)
           break
@@ -319,21 +333,13 @@ function reached(state: string | undefined, until: Action['until']): boolean {
 }
 
 /**
- * A lost instance whose slot is held by another live member that wins the slot by the duplicate
- * rule (earliest launched, ties by id): another run's create resolved a duplicate; not a failure.
+ * A lost instance whose slot another live member wins by the one rule (slots.ts): another run
+ * settled a duplicate; not a failure.
  */
 function lostToDuplicate(id: string, seen: RawInstance[], project: string): boolean {
-  const me = seen.find((r) => r.id === id)
-  if (!me) return false
-  const slot = resolveSlot(me, project)
-  if (slot === null) return false
-  const key = (r: RawInstance) => `${r.launchTime ?? ''}\u0000${r.id}`
-  return seen.some(
-    (r) =>
-      r.id !== id &&
-      ['pending', 'running', 'stopping', 'stopped'].includes(r.state) &&
-      resolveSlot(r, project) === slot &&
-      key(r) < key(me),
+  return losesSlot(
+    id,
+    seen.map((r) => ({...r, slot: resolveSlot(r, project)})),
   )
 }
 

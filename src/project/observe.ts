@@ -1,4 +1,5 @@
 import {type Instance, type InstanceState} from './types.js'
+import {slotOrder} from './slots.js'
 import {instanceName, projectTagValue, slotAtLaunchIndex, Tag} from './tags.js'
 
 /** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
@@ -80,9 +81,4 @@ export function toInstance(raw: RawInstance, project: string, currentSpec: strin
 }
 
 /** Sorts by slot (unslotted last), then launch time, then id: the order every listing uses. */
-export function bySlot(a: Instance, b: Instance): number {
-  const sa = a.slot ?? Number.MAX_SAFE_INTEGER
-  const sb = b.slot ?? Number.MAX_SAFE_INTEGER
-  if (sa !== sb) return sa - sb
-  return (a.launchTime ?? '').localeCompare(b.launchTime ?? '') || a.id.localeCompare(b.id)
-}
+export const bySlot: (a: Instance, b: Instance) => number = slotOrder
