@@ -8,7 +8,7 @@ import {loadConfig} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
-import {type Selector, selectorFromFlags} from './selectors/index.js'
+import {SELECTOR_TIMEOUT_MS, type Selector, selectorFromFlags} from './selectors/index.js'
 
 export const globalFlags = {
   config: Flags.string({
@@ -173,7 +173,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async selection(flags: SelectionFlagValues): Promise<Selector | null> {
-    return selectorFromFlags(flags)
+    return selectorFromFlags(flags, process.cwd(), selectorTimeoutMs())
   }
 
   /** Progress for long work: listr2 on a terminal, timestamped lines otherwise, quiet under --json. */
@@ -245,6 +245,16 @@ export abstract class BaseCommand extends Command {
     }
     this.exit(code)
   }
+}
+
+/** WOLPHIN_SELECTOR_TIMEOUT (seconds) bounds a --selector module's loading and select(). */
+function selectorTimeoutMs(): number {
+  const text = process.env.WOLPHIN_SELECTOR_TIMEOUT
+  if (text === undefined || text === '') return SELECTOR_TIMEOUT_MS
+  const s = Number(text)
+  if (!Number.isFinite(s) || s <= 0 || s > 86_400)
+    throw new UsageError(`WOLPHIN_SELECTOR_TIMEOUT: "${text}" is not a number of seconds (0 < s <= 86400)`)
+  return s * 1000
 }
 
 const warningsToStderr: EventSink = (e) => {
