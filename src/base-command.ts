@@ -184,13 +184,14 @@ export abstract class BaseCommand extends Command {
     flags: GlobalFlagValues,
     opts: {requireAmi?: boolean; onEvent?: EventSink} = {},
   ): Promise<Project> {
-    const {config} = await loadConfig({
+    const {config, warnings} = await loadConfig({
       files: flags.config,
       project: flags.project,
       region: flags.region,
       timeouts: timeoutOverrides(flags),
       requireAmi: opts.requireAmi,
     })
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`)
     return new Project(config, {
       aws: {region: flags.region ?? config.region, profile: flags.profile},
       signal: this.interruptSignal(),

@@ -168,4 +168,9 @@ export interface ResolvedConfig {
   nameTags: 'launch' | 'per-instance'
   /** Time limits of every AWS call, in seconds. */
   timeouts: AwsTimeouts
+  /**
+   * Static AWS keys from a config of the original library (aws_access_key_id, aws_secret_key);
+   * a non-enumerable property, so it is never listed or printed. A profile is the better place.
+   */
+  readonly credentials?: {accessKeyId: string; secretAccessKey: string}
 }

@@ -135,7 +135,8 @@ export class Project {
 
   /** Loads and validates the config (files, discovery or inline), then makes the project. */
   static async fromConfig(opts: LoadConfigOptions & ProjectOptions = {}): Promise<Project> {
-    const {config} = await loadConfig(opts)
+    const {config, warnings} = await loadConfig(opts)
+    for (const message of warnings) opts.onEvent?.({type: 'warn', message})
     return new Project(config, {...opts, aws: {region: opts.region, ...opts.aws}})
   }
 
@@ -160,6 +161,7 @@ export class Project {
       profile: this.aws.profile,
       maxAttempts: this.config.maxAttempts,
       timeouts: this.config.timeouts,
+      ...(this.config.credentials ? {credentials: this.config.credentials} : {}),
     }
   }
 
