@@ -108,7 +108,7 @@ export function starterConfig(a: InitAnswers): string {
       : '# ssh:\n#   key: ~/.ssh/my-key.pem   # without it: ssh-agent\n#   address: public-ip     # or private-ip, public-dns, private-dns, tag:KEY\n',
     '# Stop forgotten fleets from running up a bill: instances carry an expiry (see `wolphin reap`).\n# lease: 8h\n',
     '# Extra tags on every instance.\n# tags:\n#   team: perf\n',
-    '# The instances of one launch share Name=wolphin.<project> (no extra API calls). per-instance also\n# writes each one its own Name=wolphin.<project>.<slot>, at one CreateTags call per instance.\n# nameTags: launch\n',
+    '# Each instance is named Name=wolphin.<project>.<slot>, one CreateTags call per instance of a launch.\n# For very large launches, launch makes the instances of one launch share Name=wolphin.<project>.\n# nameTags: per-instance\n',
   ].join('\n')
 }
 

@@ -15,7 +15,7 @@ export const DEFAULTS = {
   imdsv2: true,
   market: 'on-demand',
   maxAttempts: 8,
-  nameTags: 'launch',
+  nameTags: 'per-instance',
   // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
   // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
   timeouts: {connect: 10, request: 60, total: 180},
@@ -161,9 +161,11 @@ export interface ResolvedConfig {
   maxPrice?: string
   maxAttempts: number
   /**
-   * How the EC2 `Name` tag is written. `launch`: only in RunInstances (a one-instance launch gets
-   * `wolphin.<p>.<n>`, the instances of a multi-instance launch share `wolphin.<p>`), no extra
-   * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
+   * How the EC2 `Name` tag is written. `per-instance` (the default): identity comes in the
+   * launch's TagSpecifications, and each instance of a multi-instance launch then gets its own
+   * `wolphin.<p>.<n>` in a CreateTags call (one per instance, in a bounded parallel pool). `launch`:
+   * only in RunInstances (the instances of a multi-instance launch share `wolphin.<p>`), no extra
+   * calls, for very large launches.
    */
   nameTags: 'launch' | 'per-instance'
   /** Time limits of every AWS call, in seconds. */

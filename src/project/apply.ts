@@ -100,9 +100,10 @@ export function launchTags(
     tags[Tag.Slot] = String(slots[0])
   } else {
     // One RunInstances call tags every instance alike; the AMI launch index picks each one's slot.
-    // The Name they share says whose they are; per-slot Names would take a call per instance.
-    tags[Tag.Name] = projectTagValue(config.project)
     tags[Tag.Slots] = encodeSlots(slots)
+    // With `nameTags: launch` they share a Name that says whose they are; per-instance Names
+    // follow the launch in CreateTags calls (a shared one would be overwritten at once).
+    if (config.nameTags === 'launch') tags[Tag.Name] = projectTagValue(config.project)
   }
   return tags
 }
@@ -306,12 +307,16 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     // Identity (slots included) came with the launch. `nameTags: per-instance` also writes each
     // instance's own Name: one CreateTags per instance, the only per-instance calls wolphin makes.
     if (part.length > 1 && c.nameTags === 'per-instance') {
-      await pool(launched, 16, async ({id, slot}) => {
+      await pool(launched, NAME_POOL, async ({id, slot}) => {
         try {
-          await ctx.port.createTags([id], {
-            [Tag.Name]: instanceName(c.project, slot),
-            [Tag.Slot]: String(slot),
-          })
+          await retryThrottled(
+            () =>
+              ctx.port.createTags([id], {
+                [Tag.Name]: instanceName(c.project, slot),
+                [Tag.Slot]: String(slot),
+              }),
+            (ms) => (ctx.sleep ?? defaultSleep)(ms),
+          )
         } catch (e) {
           // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
           // and the next create writes it.
@@ -325,6 +330,34 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     followUp = raws.length < part.length
   }
   return out
+}
+
+/** CreateTags calls of per-instance Names in flight at once. */
+const NAME_POOL = 16
+const THROTTLING = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+])
+
+/**
+ * Runs `call` again, after a growing pause, while EC2 answers it with a throttling error that the
+ * SDK's own retries did not outlast (a burst of per-instance CreateTags is what EC2 throttles).
+ */
+export async function retryThrottled<T>(
+  call: () => Promise<T>,
+  sleep: (ms: number) => Promise<void>,
+  tries = 4,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await call()
+    } catch (e) {
+      if (n >= tries || !(e instanceof AwsError && THROTTLING.has(e.awsCode))) throw e
+      await sleep(500 * 2 ** (n - 1))
+    }
+  }
 }
 
 function reached(state: string | undefined, until: Action['until']): boolean {

@@ -304,7 +304,10 @@ export class Project {
       applied.observedAfterLaunches && applied.lastObservation
         ? applied.lastObservation
         : await this.observeRaw()
-    const final = this.toInstances(raw)
+    // EC2 is eventually consistent: an instance just launched may not be listed yet. It is ours
+    // all the same (RunInstances answered with it), so it counts, and the result shows it.
+    const listed = new Set(raw.map((r) => r.id))
+    const final = this.toInstances([...raw, ...applied.launchedRaw.filter((r) => !listed.has(r.id))])
     const {duplicates} = resolveSlotClaims(final)
     const gone = new Set(duplicates.map((d) => d.id))
     if (duplicates.length) {
