@@ -333,7 +333,7 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
 }
 
 /** CreateTags calls of per-instance Names in flight at once. */
-const NAME_POOL = 16
+export const NAME_POOL = 16
 const THROTTLING = new Set([
   'RequestLimitExceeded',
   'Throttling',
@@ -347,7 +347,7 @@ const THROTTLING = new Set([
  */
 export async function retryThrottled<T>(
   call: () => Promise<T>,
-  sleep: (ms: number) => Promise<void>,
+  sleep: (ms: number) => Promise<void> = defaultSleep,
   tries = 4,
 ): Promise<T> {
   for (let n = 1; ; n++) {

@@ -2,7 +2,8 @@ import {loadConfig, type LoadConfigOptions} from '../config/load.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import {type ApplyContext, applyPlan, type ApplyResult} from './apply.js'
+import {type ApplyContext, applyPlan, type ApplyResult, NAME_POOL, retryThrottled} from './apply.js'
+import {pool} from '../util/async.js'
 import {type EventSink, ignoreEvents} from './events.js'
 import {bySlot, isMember, type RawInstance, resolveSlot, toInstance} from './observe.js'
 import {
@@ -266,8 +267,8 @@ export class Project {
    * With `nameTags: per-instance`, members whose Name or wolphin:slot tag is missing or wrong get it
    * back: an interrupted multi-instance launch (its slots came with wolphin:slots), the survivor of
    * a duplicate launch whose answer was lost, or a fleet launched before the setting. One
-   * CreateTags per such instance; none when all is well. With `launch` (the default) identity is
-   * complete from the launch and nothing is written.
+   * CreateTags per such instance (16 at a time, retried when throttled); none when all is well.
+   * With `launch` identity is complete from the launch and nothing is written.
    */
   private async repairNames(raw: RawInstance[], result: OperationResult): Promise<void> {
     if (this.config.nameTags !== 'per-instance') return
@@ -281,10 +282,15 @@ export class Project {
     })
     if (!todo.length) return
     const port = await this.port()
-    for (const t of todo) {
-      await port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)})
-      this.onEvent({type: 'info', message: `named ${t.id} ${t.name}`})
-    }
+    await pool(todo, NAME_POOL, async (t) => {
+      try {
+        await retryThrottled(() => port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)}))
+        this.onEvent({type: 'info', message: `named ${t.id} ${t.name}`})
+      } catch (e) {
+        // Identity is complete without it; the next create tries again.
+        this.onEvent({type: 'warn', message: `could not name ${t.id} ${t.name}: ${(e as Error).message}`})
+      }
+    })
   }
 
   /**
