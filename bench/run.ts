@@ -538,7 +538,7 @@ function economyRow(
   }
 }
 
-async function economyBench(results: Results): Promise<void> {
+export async function economyBench(results: Results): Promise<void> {
   const moto = await startMoto()
   const proxy = await startCountingProxy(moto.endpoint)
   const dir = await mkdtemp(path.join(ROOT, 'bench/tmp/economy-'))
