@@ -336,12 +336,13 @@ export class Project {
         )
       }
     }
+    const launched = new Set(applied.launched)
     const touchedSlots = new Set(
-      [...(selection ?? final), ...final.filter((i) => applied.launched.includes(i.id))].flatMap((i) =>
+      [...(selection ?? final), ...final.filter((i) => launched.has(i.id))].flatMap((i) =>
         i.slot === null ? [] : [i.slot],
       ),
     )
-    const touched = new Set([...(selection ?? final).map((i) => i.id), ...applied.launched])
+    const touched = new Set([...(selection ?? final).map((i) => i.id), ...launched])
     result.instances = final
       .filter(
         (i) =>
