@@ -78,6 +78,12 @@ export {isReplaced} from './project/tags.js'
 export {
   execOnProject,
   putOnProject,
+  getFromProject,
+  CopyError,
+  sshConfigForProject,
+  prepareLogin,
+  writeKnownHosts,
+  LoginError,
   runningInstances,
   waitForSsh,
   waitForProjectSsh,
@@ -89,6 +95,8 @@ export {
   NoVerifier,
   parseKnownHosts,
   fingerprint,
+  OutputFiles,
+  teeSinks,
 } from './exec/index.js'
 export type {
   ExecEvent,
@@ -97,8 +105,16 @@ export type {
   ExecResult,
   ExecSummary,
   PutOptions,
+  GetOptions,
+  CopyFailure,
+  SshConfigResult,
+  SshConfigOptions,
+  SshHostEntry,
+  PreparedLogin,
   RunningHost,
   TargetResult,
   WaitForSshOptions,
   HostKeyVerifier,
+  OutputSink,
+  Delivery,
 } from './exec/index.js'

@@ -18,14 +18,29 @@ export interface TargetResult {
   id: string
   name: string
   slot: number | null
-  /** ok: exit 0; failed: non-zero exit, signal, timeout or copy error; unreachable: no session. */
+  /** ok: exit 0 or copied; failed: non-zero exit, signal, timeout or copy error; unreachable: no session. */
   status: 'ok' | 'failed' | 'unreachable' | 'skipped'
   exitCode: number | null
   signal: string | null
-  stdout: string
-  stderr: string
+  /**
+   * What the command printed, byte for byte, as text when it is valid UTF-8; null when it is not
+   * (then `stdoutBase64` holds the bytes) or when the output went to a caller's sink instead.
+   */
+  stdout: string | null
+  stderr: string | null
+  /** The bytes of stdout in base64, present only when they are not valid UTF-8. */
+  stdoutBase64?: string
+  stderrBase64?: string
+  /** The in-memory capture (library use without an output sink) kept only the first 8 MiB. */
+  truncated?: true
   durationMs: number
   error: string | null
+  /**
+   * Only for a command stopped by a timeout or an interrupt: what stopping it found on the host.
+   * ended: it had already ended; stopped: it was stopped; running: it could not be stopped (the
+   * error names the processes); unknown: stopping could not be confirmed.
+   */
+  stop?: 'ended' | 'stopped' | 'running' | 'unknown'
 }
 
 export interface ExecSummary {
@@ -35,11 +50,11 @@ export interface ExecSummary {
   skipped: number
 }
 
-/** What `exec --json` and `put --json` print, and what Project#exec / Project#put return. */
+/** What `exec --json`, `put --json` and `get --json` print, and what Project#exec / put / get return. */
 export interface ExecResult {
   project: string
   via: 'ssh' | 'ssm'
-  operation: 'exec' | 'put'
+  operation: 'exec' | 'put' | 'get'
   /** Nothing running was selected, so nothing was done. */
   emptySelection: boolean
   /** Stopped by its signal (Ctrl-C): what ran was stopped, the rest not started; exit code 130. */
