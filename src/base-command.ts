@@ -8,7 +8,7 @@ import {loadConfig, type TimeoutOverrides} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
-import {type Selector, selectorFromFlags} from './selectors/index.js'
+import {SELECTOR_TIMEOUT_MS, type Selector, selectorFromFlags} from './selectors/index.js'
 import {stdoutClosed} from './util/stdout-closed.js'
 
 /** The signals that interrupt an operation gracefully (see BaseCommand#interruptSignal). */
@@ -217,13 +217,14 @@ export abstract class BaseCommand extends Command {
     flags: GlobalFlagValues,
     opts: {requireAmi?: boolean; onEvent?: EventSink} = {},
   ): Promise<Project> {
-    const {config} = await loadConfig({
+    const {config, warnings} = await loadConfig({
       files: flags.config,
       project: flags.project,
       region: flags.region,
       timeouts: timeoutOverrides(flags),
       requireAmi: opts.requireAmi,
     })
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`)
     return new Project(config, {
       aws: {region: flags.region ?? config.region, profile: flags.profile},
       signal: this.interruptSignal(),
@@ -243,7 +244,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async selection(flags: SelectionFlagValues): Promise<Selector | null> {
-    return selectorFromFlags(flags)
+    return selectorFromFlags(flags, process.cwd(), selectorTimeoutMs())
   }
 
   /** Progress for long work: listr2 on a terminal, timestamped lines otherwise, quiet under --json. */
@@ -354,6 +355,16 @@ async function drained(out: NodeJS.WriteStream): Promise<void> {
     out.on('error', done)
     out.on('close', done)
   })
+}
+
+/** WOLPHIN_SELECTOR_TIMEOUT (seconds) bounds a --selector module's loading and select(). */
+function selectorTimeoutMs(): number {
+  const text = process.env.WOLPHIN_SELECTOR_TIMEOUT
+  if (text === undefined || text === '') return SELECTOR_TIMEOUT_MS
+  const s = Number(text)
+  if (!Number.isFinite(s) || s <= 0 || s > 86_400)
+    throw new UsageError(`WOLPHIN_SELECTOR_TIMEOUT: "${text}" is not a number of seconds (0 < s <= 86400)`)
+  return s * 1000
 }
 
 const warningsToStderr: EventSink = (e) => {

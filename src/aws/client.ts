@@ -20,6 +20,8 @@ export function clientSettings(opts: AwsOptions) {
   return {
     region: opts.region,
     profile: opts.profile,
+    // A legacy config's static keys, unless a profile was asked for explicitly.
+    ...(opts.credentials && !opts.profile ? {credentials: opts.credentials} : {}),
     // Adaptive retry backs off client-side when EC2 throttles; attempts are bounded.
     retryMode: 'adaptive',
     maxAttempts: opts.maxAttempts ?? DEFAULTS.maxAttempts,

@@ -101,15 +101,37 @@ const EMPTY_ANSWER = new TextEncoder().encode(
   '<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><reservationSet/></DescribeInstancesResponse>',
 )
 
+/** Opening `instanceId` elements, with or without a namespace prefix: the instances a body holds. */
+const INSTANCE_ID_OPEN = /<(?:[A-Za-z_][\w.-]*:)?instanceId[\s>]/g
+
+/** How many instances a DescribeInstances body holds, counted without reading it. */
+export function instancesHeld(text: string): number {
+  return text.match(INSTANCE_ID_OPEN)?.length ?? 0
+}
+
+/** A line on stderr under WOLPHIN_DEBUG; nothing otherwise. */
+function debug(message: string): void {
+  if (process.env.WOLPHIN_DEBUG) process.stderr.write(`wolphin debug: ${message}\n`)
+}
+
+interface LeanSink {
+  page?: DescribePage
+  /** The instances the answer holds, when it came over HTTP (see instancesHeld). */
+  held?: number
+}
+
 /**
  * A DescribeInstances answer read by src/aws/describe-xml.ts instead of the SDK's XML reader and
  * schema deserializer (at 2000 instances ~0.5 s of parsing and garbage collection, half of
  * `status`). It sits innermost in the deserialize step, between the SDK's deserializer and the
  * HTTP handler: only a successful (2xx) answer is read here, and the SDK then deserializes an
  * empty one; error answers, and anything the lean reader does not recognise, go to the SDK as
- * they came. Signing, credentials, endpoint, region, retries (they wrap this step) are the SDK's.
+ * they came. So does an answer that holds more instances than the lean reader found in it: a
+ * layout it does not expect must never read as "fewer instances" (to `create`, zero instances
+ * means launching a whole fleet). Signing, credentials, endpoint, region, retries (they wrap this
+ * step) are the SDK's.
  */
-function leanDescribeMiddleware(sink: {page?: DescribePage}) {
+function leanDescribeMiddleware(sink: LeanSink, read: (text: string) => DescribePage) {
   return (next: (args: unknown) => Promise<{response: unknown; output?: unknown}>) =>
     async (args: unknown) => {
       const out = await next(args)
@@ -121,12 +143,21 @@ function leanDescribeMiddleware(sink: {page?: DescribePage}) {
       const chunks: Uint8Array[] = []
       for await (const c of body) chunks.push(c)
       const bytes = Buffer.concat(chunks)
+      const text = bytes.toString('utf8')
+      sink.held = instancesHeld(text)
+      sink.page = undefined
+      response.body = bytes
       try {
-        sink.page = parseDescribeInstances(bytes.toString('utf8'))
-        response.body = EMPTY_ANSWER
-      } catch {
-        sink.page = undefined
-        response.body = bytes
+        const page = read(text)
+        if (page.instances.length >= sink.held) {
+          sink.page = page
+          response.body = EMPTY_ANSWER
+        } else
+          debug(
+            `lean DescribeInstances reader found ${page.instances.length} of the ${sink.held} instance(s) in an answer; the SDK's deserializer reads it instead`,
+          )
+      } catch (e) {
+        debug(`lean DescribeInstances reader left an answer to the SDK: ${(e as Error).message}`)
       }
       return out
     }
@@ -164,6 +195,8 @@ export interface PortOptions {
   /** First pause between those tries; it doubles each time. */
   consistencyDelayMs: number
   sleep: (ms: number) => Promise<void>
+  /** The lean DescribeInstances reader (tests give it a faulty one to exercise the fallback). */
+  readDescribe: (text: string) => DescribePage
   /** Region, profile and retries for the SSM client that resolves `resolve:ssm:` AMIs. */
   aws?: AwsOptions
 }
@@ -172,6 +205,7 @@ const DEFAULT_PORT_OPTIONS: PortOptions = {
   consistencyAttempts: 5,
   consistencyDelayMs: 250,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  readDescribe: parseDescribeInstances,
 }
 
 export class SdkEc2Port implements Ec2Port, FleetPort {
@@ -190,17 +224,30 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
     try {
       do {
         const command = new DescribeInstancesCommand({Filters: [filter], MaxResults: PAGE_SIZE, NextToken})
-        const lean: {page?: DescribePage} = {}
-        command.middlewareStack.add(leanDescribeMiddleware(lean) as LeanMiddleware, {
-          step: 'deserialize',
-          priority: 'low',
-          name: 'wolphinLeanDescribe',
-        })
+        const lean: LeanSink = {}
+        command.middlewareStack.add(
+          leanDescribeMiddleware(lean, this.options.readDescribe) as LeanMiddleware,
+          {
+            step: 'deserialize',
+            priority: 'low',
+            name: 'wolphinLeanDescribe',
+          },
+        )
         const r = await this.client.send(command)
         // The lean reader's page when the answer came over HTTP; the SDK's output otherwise (a
         // mocked client, or an answer the lean reader left to the SDK).
-        if (lean.page) for (const i of lean.page.instances) out.push(toRaw(i))
-        else for (const res of r.Reservations ?? []) for (const i of res.Instances ?? []) out.push(toRaw(i))
+        const page = lean.page
+          ? lean.page.instances
+          : (r.Reservations ?? []).flatMap((res) => res.Instances ?? [])
+        // Neither reader found every instance the answer holds: acting on part of the project
+        // would be acting on a wrong picture of it.
+        if (lean.held !== undefined && page.length < lean.held)
+          throw new AwsError(
+            `DescribeInstances: the answer holds ${lean.held} instance(s) and only ${page.length} could be read; nothing was done (WOLPHIN_DEBUG=1 shows more)`,
+            'UNREADABLEANSWER',
+            'UnreadableAnswer',
+          )
+        for (const i of page) out.push(toRaw(i))
         NextToken = (lean.page ? lean.page.nextToken : r.NextToken) || undefined
       } while (NextToken)
     } catch (e) {

@@ -17,6 +17,7 @@ flag, the environment or the default. User data is shown by size only.`
   async run(): Promise<ConfigResult> {
     const {flags} = await this.parse(Config)
     const loaded = await loadConfig({files: flags.config, project: flags.project, region: flags.region})
+    for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`)
     const result = describeConfig(loaded.config, loaded.sources, loaded.files)
     if (!this.jsonEnabled()) this.log(configText(result).trimEnd())
     return result

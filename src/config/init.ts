@@ -110,7 +110,7 @@ export function starterConfig(a: InitAnswers): string {
       '# (`wolphin extend 2h` gives it more; `wolphin reap` enforces it from outside). See docs/leases.md.\n' +
       '# Longer form: lease: {duration: 8h, action: terminate, grace: 10m}\nlease: 8h\n',
     '# Extra tags on every instance.\n# tags:\n#   team: perf\n',
-    '# The instances of one launch share Name=wolphin.<project> (no extra API calls). per-instance also\n# writes each one its own Name=wolphin.<project>.<slot>, at one CreateTags call per instance.\n# nameTags: launch\n',
+    '# Each instance is named Name=wolphin.<project>.<slot>, one CreateTags call per instance of a launch.\n# For very large launches, launch makes the instances of one launch share Name=wolphin.<project>.\n# nameTags: per-instance\n',
   ].join('\n')
 }
 

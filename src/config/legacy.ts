@@ -20,7 +20,27 @@ export const LEGACY_FIELDS = [
   'region',
   'max_wait_tries',
   'max_wait_duration',
+  'aws_access_key_id',
+  'aws_secret_key',
+  'aws_secret_access_key',
 ] as const
+
+/** Static AWS credentials, as the original library read them from its config. */
+export interface StaticCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+}
+
+/**
+ * Where parseLegacy puts a legacy config's credentials: a symbol key, so no field listing, merge,
+ * schema check, `wolphin config` or JSON output ever sees (or prints) them.
+ */
+export const LEGACY_CREDENTIALS: unique symbol = Symbol('wolphin.legacyCredentials')
+
+/** The one-line warning a config with credentials in it gets. */
+export function credentialsWarning(file: string): string {
+  return `${file}: uses the AWS keys written in it (aws_access_key_id, aws_secret_key); move them to a profile (aws configure --profile NAME, then --profile NAME or AWS_PROFILE) and delete them from the file`
+}
 
 const LINE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/
 
@@ -38,8 +58,14 @@ function unquote(v: string): string {
   return /^(['"]).*\1$/.test(v) ? v.slice(1, -1) : v
 }
 
-/** Converts the original library's config to wolphin's field names; unknown keys are errors. */
-export function parseLegacy(text: string, file: string): ConfigFile {
+/**
+ * Converts the original library's config to wolphin's field names; unknown keys are errors. Its
+ * AWS keys, when present, ride along under LEGACY_CREDENTIALS.
+ */
+export function parseLegacy(
+  text: string,
+  file: string,
+): ConfigFile & {[LEGACY_CREDENTIALS]?: StaticCredentials} {
   const raw: Record<string, string> = {}
   for (const line of meaningfulLines(text)) {
     if (/^\s*\[/.test(line)) continue
@@ -85,5 +111,20 @@ export function parseLegacy(text: string, file: string): ConfigFile {
     const tries = raw.max_wait_tries !== undefined ? int('max_wait_tries') : 60
     out.wait = {interval: Math.max(1, interval), timeout: Math.max(1, interval * tries)}
   }
-  return out as ConfigFile
+  const result = out as ConfigFile & {[LEGACY_CREDENTIALS]?: StaticCredentials}
+  const accessKeyId = raw.aws_access_key_id
+  const secretAccessKey = raw.aws_secret_key ?? raw.aws_secret_access_key
+  if (accessKeyId !== undefined || secretAccessKey !== undefined) {
+    // Names only in messages: the values are secrets.
+    if (!accessKeyId)
+      throw new ConfigError(
+        `${file}: field "aws_secret_key" needs "aws_access_key_id" next to it (or use a profile)`,
+      )
+    if (!secretAccessKey)
+      throw new ConfigError(
+        `${file}: field "aws_access_key_id" needs "aws_secret_key" next to it (or use a profile)`,
+      )
+    result[LEGACY_CREDENTIALS] = {accessKeyId, secretAccessKey}
+  }
+  return result
 }

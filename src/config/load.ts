@@ -4,7 +4,13 @@ import path from 'node:path'
 import type {ZodError} from 'zod'
 
 import {ConfigError} from '../errors.js'
-import {looksLegacy, parseLegacy} from './legacy.js'
+import {
+  credentialsWarning,
+  LEGACY_CREDENTIALS,
+  looksLegacy,
+  parseLegacy,
+  type StaticCredentials,
+} from './legacy.js'
 import {
   type AwsTimeouts,
   type ConfigFile,
@@ -53,6 +59,8 @@ export interface LoadedConfig {
   /** For each top-level field: the file it came from, `flag`, `inline` or `default`. */
   sources: Record<string, string>
   files: string[]
+  /** One line each, for stderr: a legacy config with AWS keys in it. */
+  warnings: string[]
 }
 
 /** Formats the first zod issue as `file: field "a.b": message`. */
@@ -93,7 +101,9 @@ export async function parseConfigText(text: string, file: string): Promise<Confi
     }
     if (data === undefined) return {}
   } else if (looksLegacy(text)) {
-    return validateFile(parseLegacy(text, file), file)
+    const legacy = parseLegacy(text, file)
+    validateFile(legacy, file)
+    return legacy
   } else {
     const {parse} = await import('yaml')
     try {
@@ -193,6 +203,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   }
   const merged: Record<string, unknown> = {}
   const sources: Record<string, string> = {}
+  const warnings: string[] = []
+  let credentials: StaticCredentials | undefined
   const layer = (data: Record<string, unknown>, source: string) => {
     mergeInto(merged, data)
     for (const k of Object.keys(data)) if (data[k] !== undefined) sources[k] = source
@@ -201,7 +213,13 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
     // Messages name the file as the user would: relative to the working directory when inside it.
     const rel = path.relative(cwd, f)
     const shown = rel && !rel.startsWith('..') ? rel : f
-    layer((await readConfigFile(f, shown)) as Record<string, unknown>, shown)
+    const data = await readConfigFile(f, shown)
+    const keys = (data as {[LEGACY_CREDENTIALS]?: StaticCredentials})[LEGACY_CREDENTIALS]
+    if (keys) {
+      credentials = keys
+      warnings.push(credentialsWarning(shown))
+    }
+    layer(data as Record<string, unknown>, shown)
   }
   if (opts.inline) layer(validateFile(opts.inline, 'inline config') as Record<string, unknown>, 'inline')
   if (opts.project !== undefined) {
@@ -230,7 +248,9 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
       )
   }
   for (const k of Object.keys(DEFAULTS)) sources[k] ??= 'default'
-  return {config, sources, files}
+  // Not enumerable: no listing of the config (wolphin config, JSON, a debugger's dump) shows it.
+  if (credentials) Object.defineProperty(config, 'credentials', {value: credentials, enumerable: false})
+  return {config, sources, files, warnings}
 }
 
 /** Flag or environment overrides of `timeouts`, validated like the config field they override. */

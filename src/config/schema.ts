@@ -15,7 +15,7 @@ export const DEFAULTS = {
   imdsv2: true,
   market: 'on-demand',
   maxAttempts: 8,
-  nameTags: 'launch',
+  nameTags: 'per-instance',
   lease: {action: 'stop', grace: 0, enforce: 'watchdog'},
   // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
   // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
@@ -226,13 +226,20 @@ export interface ResolvedConfig {
   maxPrice?: string
   maxAttempts: number
   /**
-   * How the EC2 `Name` tag is written. `launch`: only in RunInstances (a one-instance launch gets
-   * `wolphin.<p>.<n>`, the instances of a multi-instance launch share `wolphin.<p>`), no extra
-   * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
+   * How the EC2 `Name` tag is written. `per-instance` (the default): identity comes in the
+   * launch's TagSpecifications, and each instance of a multi-instance launch then gets its own
+   * `wolphin.<p>.<n>` in a CreateTags call (one per instance, in a bounded parallel pool). `launch`:
+   * only in RunInstances (the instances of a multi-instance launch share `wolphin.<p>`), no extra
+   * calls, for very large launches.
    */
   nameTags: 'launch' | 'per-instance'
   /** Time limits of every AWS call, in seconds. */
   timeouts: AwsTimeouts
+  /**
+   * Static AWS keys from a config of the original library (aws_access_key_id, aws_secret_key);
+   * a non-enumerable property, so it is never listed or printed. A profile is the better place.
+   */
+  readonly credentials?: {accessKeyId: string; secretAccessKey: string}
   /** The root volume: size in GiB and/or EBS type, on the AMI's root device. */
   disk?: {size?: number; type?: string}
 }

@@ -40,7 +40,12 @@ export async function waitForSsh(
     opts.ec2 ??
     (() =>
       (ec2 ??= import('../aws/ec2.js').then((m) =>
-        m.createEc2Port({region: config.region, maxAttempts: config.maxAttempts, timeouts: config.timeouts}),
+        m.createEc2Port({
+          region: config.region,
+          maxAttempts: config.maxAttempts,
+          timeouts: config.timeouts,
+          credentials: config.credentials,
+        }),
       )))
   const timeoutMs = opts.timeoutMs ?? config.wait.timeout * 1000
   const intervalMs = opts.intervalMs ?? config.wait.interval * 1000

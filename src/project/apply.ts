@@ -12,6 +12,7 @@ import {
 } from '../errors.js'
 import {type EmitSink, EventCode} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
+import {losesSlot} from './slots.js'
 import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
 import {launchSettings} from './launch-settings.js'
@@ -40,6 +41,8 @@ export interface ApplyResult {
   launchedRaw: RawInstance[]
   /** The newest observation of the project, when a wait made one. */
   lastObservation: RawInstance[] | null
+  /** lastObservation was made after every launch of the plan had returned. */
+  observedAfterLaunches: boolean
   /** Instances an action failed for while it was done for the others (the command exits 3). */
   failures: TargetFailure[]
 }
@@ -99,9 +102,10 @@ export function launchTags(
     tags[Tag.Slot] = String(slots[0])
   } else {
     // One RunInstances call tags every instance alike; the AMI launch index picks each one's slot.
-    // The Name they share says whose they are; per-slot Names would take a call per instance.
-    tags[Tag.Name] = projectTagValue(config.project)
     tags[Tag.Slots] = encodeSlots(slots)
+    // With `nameTags: launch` they share a Name that says whose they are; per-instance Names
+    // follow the launch in CreateTags calls (a shared one would be overwritten at once).
+    if (config.nameTags === 'launch') tags[Tag.Name] = projectTagValue(config.project)
   }
   return tags
 }
@@ -135,7 +139,15 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const done = new Map<number, Promise<void>>()
   /** Action id -> what it did, for the report of an interrupted run. */
   const finished = new Map<number, string>()
-  const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null, failures: []}
+  const result: ApplyResult = {
+    launched: [],
+    launchedRaw: [],
+    lastObservation: null,
+    observedAfterLaunches: false,
+    failures: [],
+  }
+  const launches = plan.actions.filter((a) => a.kind === 'launch').length
+  let launchesReturned = 0
   const byId = new Map(plan.actions.map((a) => [a.id, a]))
   /** Instances an action failed for: later actions (waits) leave them out. */
   const failedIds = new Set<string>()
@@ -166,6 +178,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
       switch (a.kind) {
         case 'launch': {
           const raws = await launch(a, ctx, now())
+          launchesReturned++
           const ids = raws.map((r) => r.id)
           result.launchedRaw.push(...raws)
           produced.set(a.id, ids)
@@ -204,8 +217,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
             ...a.ids,
             ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
           ].filter((id) => !failedIds.has(id))
+          const afterLaunches = launchesReturned === launches
           const waited = await waitFor(ids, a, ctx, sleep)
           result.lastObservation = waited.seen
+          result.observedAfterLaunches = afterLaunches
           for (const f of waited.lost) failedIds.add(f.id)
           result.failures.push(...waited.lost)
           break
@@ -325,12 +340,16 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     // Identity (slots included) came with the launch. `nameTags: per-instance` also writes each
     // instance's own Name: one CreateTags per instance, the only per-instance calls wolphin makes.
     if (part.length > 1 && c.nameTags === 'per-instance') {
-      await pool(launched, 16, async ({id, slot}) => {
+      await pool(launched, NAME_POOL, async ({id, slot}) => {
         try {
-          await ctx.port.createTags([id], {
-            [Tag.Name]: instanceName(c.project, slot),
-            [Tag.Slot]: String(slot),
-          })
+          await retryThrottled(
+            () =>
+              ctx.port.createTags([id], {
+                [Tag.Name]: instanceName(c.project, slot),
+                [Tag.Slot]: String(slot),
+              }),
+            (ms) => (ctx.sleep ?? defaultSleep)(ms),
+          )
         } catch (e) {
           // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
           // and the next create writes it.
@@ -351,27 +370,47 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
   return out
 }
 
+/** CreateTags calls of per-instance Names in flight at once. */
+export const NAME_POOL = 16
+const THROTTLING = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+])
+
+/**
+ * Runs `call` again, after a growing pause, while EC2 answers it with a throttling error that the
+ * SDK's own retries did not outlast (a burst of per-instance CreateTags is what EC2 throttles).
+ */
+export async function retryThrottled<T>(
+  call: () => Promise<T>,
+  sleep: (ms: number) => Promise<void> = defaultSleep,
+  tries = 4,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await call()
+    } catch (e) {
+      if (n >= tries || !(e instanceof AwsError && THROTTLING.has(e.awsCode))) throw e
+      await sleep(500 * 2 ** (n - 1))
+    }
+  }
+}
+
 function reached(state: string | undefined, until: Action['until']): boolean {
   if (until === 'terminated') return state === undefined || state === 'terminated'
   return state === until
 }
 
 /**
- * A lost instance whose slot is held by another live member that wins the slot by the duplicate
- * rule (earliest launched, ties by id): another run's create resolved a duplicate; not a failure.
+ * A lost instance whose slot another live member wins by the one rule (slots.ts): another run
+ * settled a duplicate; not a failure.
  */
 function lostToDuplicate(id: string, seen: RawInstance[], project: string): boolean {
-  const me = seen.find((r) => r.id === id)
-  if (!me) return false
-  const slot = resolveSlot(me, project)
-  if (slot === null) return false
-  const key = (r: RawInstance) => `${r.launchTime ?? ''}\u0000${r.id}`
-  return seen.some(
-    (r) =>
-      r.id !== id &&
-      ['pending', 'running', 'stopping', 'stopped'].includes(r.state) &&
-      resolveSlot(r, project) === slot &&
-      key(r) < key(me),
+  return losesSlot(
+    id,
+    seen.map((r) => ({...r, slot: resolveSlot(r, project)})),
   )
 }
 

@@ -1,5 +1,6 @@
 import {stateReason} from './state-reason.js'
 import {type Instance, type InstanceState} from './types.js'
+import {slotOrder} from './slots.js'
 import {instanceName, projectTagValue, slotAtLaunchIndex, Tag} from './tags.js'
 
 /** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
@@ -98,9 +99,4 @@ export function toInstance(
 }
 
 /** Sorts by slot (unslotted last), then launch time, then id: the order every listing uses. */
-export function bySlot(a: Instance, b: Instance): number {
-  const sa = a.slot ?? Number.MAX_SAFE_INTEGER
-  const sb = b.slot ?? Number.MAX_SAFE_INTEGER
-  if (sa !== sb) return sa - sb
-  return (a.launchTime ?? '').localeCompare(b.launchTime ?? '') || a.id.localeCompare(b.id)
-}
+export const bySlot: (a: Instance, b: Instance) => number = slotOrder

@@ -3,8 +3,11 @@
  * with prerequisites. No SDK, no clock, no I/O: planners are tested as tables.
  */
 import {bySlot} from './observe.js'
-import {isReplaced} from './tags.js'
+import {resolveSlotClaims} from './slots.js'
 import {type Instance, isHealthy} from './types.js'
+
+/** Slot claims live in slots.ts; re-exported for the callers that imported them from here. */
+export {resolveSlotClaims} from './slots.js'
 
 export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait' | 'mark'
 /** `ssh`: reachable over SSH (revert --wait-ssh); the others are EC2 states. */
@@ -61,35 +64,6 @@ export class PlanBuilder {
 }
 
 const ids = (xs: Instance[]) => xs.map((x) => x.id)
-const earliestFirst = (a: Instance, b: Instance) =>
-  (a.launchTime ?? '').localeCompare(b.launchTime ?? '') || a.id.localeCompare(b.id)
-
-/**
- * Splits healthy members into those that keep their slot and duplicates: when two live instances
- * claim one slot, the earliest launched keeps it (ties by id). Instances marked replaced (a revert
- * is replacing them) hold no slot and are neither: the revert terminates them itself.
- */
-export function resolveSlotClaims(healthy: Instance[]): {keep: Instance[]; duplicates: Instance[]} {
-  const bySlotNo = new Map<number, Instance[]>()
-  const keep: Instance[] = []
-  const duplicates: Instance[] = []
-  for (const i of healthy) {
-    if (isReplaced(i)) continue
-    if (i.slot === null) {
-      keep.push(i)
-      continue
-    }
-    const list = bySlotNo.get(i.slot) ?? []
-    list.push(i)
-    bySlotNo.set(i.slot, list)
-  }
-  for (const list of bySlotNo.values()) {
-    list.sort(earliestFirst)
-    keep.push(list[0])
-    duplicates.push(...list.slice(1))
-  }
-  return {keep: keep.sort(bySlot), duplicates: duplicates.sort(bySlot)}
-}
 
 /** The lowest `n` slot numbers (from 1) not in `taken`. */
 export function lowestFreeSlots(taken: Iterable<number>, n: number): number[] {
@@ -107,11 +81,14 @@ export interface CreateOptions {
 /**
  * create: converge to count.min..count.max healthy members. Waits out stopping, starts stopped
  * members, launches what is missing into the lowest free slots (greedy towards max, succeeding
- * from min), terminates duplicates and the highest slots above max.
+ * from min), terminates duplicates and the highest slots above max. What an interrupted revert
+ * left running marked `wolphin:replaced` holds no slot (slots.ts): it is terminated once the
+ * slot's holder runs, so create finishes the revert instead of undoing it.
  */
 export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
   const b = new PlanBuilder('create')
-  const {keep, duplicates} = resolveSlotClaims(observed.filter(isHealthy))
+  const {keep, duplicates, markedHeld, markedUnheld} = resolveSlotClaims(observed)
+  const marked = [...markedHeld, ...markedUnheld].sort(bySlot)
   // Above max: unslotted members go first, then the highest slots.
   const ordered = [...keep].sort((a, c) => (c.slot ?? Infinity) - (a.slot ?? Infinity))
   const excess = ordered.slice(0, Math.max(0, keep.length - opts.count.max))
@@ -155,14 +132,26 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
     launchId = b.add({kind: 'launch', ids: [], slots, minCount})
     waitAfter.push(launchId)
   }
+  let running = -1
   if (opts.wait && (waitAfter.length || waitIds.length)) {
-    b.add({
+    running = b.add({
       kind: 'wait',
       deps: waitAfter,
       ids: waitIds,
       until: 'running',
       ...(launchId >= 0 ? {launches: [launchId]} : {}),
     })
+  }
+  if (marked.length) {
+    // Only once every slot's holder runs (or, without waiting, once it is launched or started):
+    // capacity never drops below what the interrupted revert left.
+    const term = b.add({
+      kind: 'terminate',
+      deps: running >= 0 ? [running] : waitAfter,
+      ids: ids(marked),
+      reason: 'replaced by a revert',
+    })
+    if (opts.wait) b.add({kind: 'wait', deps: [term], ids: ids(marked), until: 'terminated'})
   }
   return b.build()
 }

@@ -69,4 +69,6 @@ export interface AwsOptions {
   maxAttempts?: number
   /** In seconds; DEFAULTS.timeouts where absent. */
   timeouts?: AwsTimeouts
+  /** Static keys (a legacy config's); the SDK's credential chain when absent. */
+  credentials?: {accessKeyId: string; secretAccessKey: string}
 }

@@ -2,7 +2,8 @@ import {loadConfig, type LoadConfigOptions} from '../config/load.js'
 import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
 import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import {type ApplyContext, applyPlan} from './apply.js'
+import {type ApplyContext, applyPlan, type ApplyResult, NAME_POOL, retryThrottled} from './apply.js'
+import {pool} from '../util/async.js'
 import {type EmitSink, EventCode, type EventSink, ignoreEvents, withCodes} from './events.js'
 import {bySlot, isMember, type RawInstance, resolveSlot, toInstance} from './observe.js'
 import {
@@ -139,7 +140,8 @@ export class Project {
 
   /** Loads and validates the config (files, discovery or inline), then makes the project. */
   static async fromConfig(opts: LoadConfigOptions & ProjectOptions = {}): Promise<Project> {
-    const {config} = await loadConfig(opts)
+    const {config, warnings} = await loadConfig(opts)
+    for (const message of warnings) opts.onEvent?.({type: 'warn', code: EventCode.Warn, message})
     return new Project(config, {...opts, aws: {region: opts.region, ...opts.aws}})
   }
 
@@ -164,6 +166,7 @@ export class Project {
       profile: this.aws.profile,
       maxAttempts: this.config.maxAttempts,
       timeouts: this.config.timeouts,
+      ...(this.config.credentials ? {credentials: this.config.credentials} : {}),
     }
   }
 
@@ -307,16 +310,7 @@ export class Project {
     const raw = await this.observeRaw()
     const observed = this.toInstances(raw)
     const plan = planCreate(observed, {count: this.config.count, wait: opts.wait ?? true})
-    let result: OperationResult
-    try {
-      result = await this.execute(plan, raw, observed, null, opts)
-    } catch (e) {
-      // Some instances failed; the rest was done, duplicates are still settled before exiting 3.
-      if (e instanceof PartialFailureError && e.result && opts.wait !== false)
-        await this.resolveDuplicates(e.result as OperationResult)
-      throw e
-    }
-    if (!result.dryRun && opts.wait !== false) await this.resolveDuplicates(result)
+    const result = await this.execute(plan, raw, observed, null, opts)
     if (!result.dryRun) await this.repairNames(this.lastRaw ?? raw, result)
     return result
   }
@@ -325,8 +319,8 @@ export class Project {
    * With `nameTags: per-instance`, members whose Name or wolphin:slot tag is missing or wrong get it
    * back: an interrupted multi-instance launch (its slots came with wolphin:slots), the survivor of
    * a duplicate launch whose answer was lost, or a fleet launched before the setting. One
-   * CreateTags per such instance; none when all is well. With `launch` (the default) identity is
-   * complete from the launch and nothing is written.
+   * CreateTags per such instance (16 at a time, retried when throttled); none when all is well.
+   * With `launch` identity is complete from the launch and nothing is written.
    */
   private async repairNames(raw: RawInstance[], result: OperationResult): Promise<void> {
     if (this.config.nameTags !== 'per-instance') return
@@ -340,29 +334,88 @@ export class Project {
     })
     if (!todo.length) return
     const port = await this.port()
-    for (const t of todo) {
-      await port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)})
-      this.onEvent({type: 'info', code: EventCode.InstanceNamed, message: `named ${t.id} ${t.name}`, data: t})
-    }
+    await pool(todo, NAME_POOL, async (t) => {
+      try {
+        await retryThrottled(() => port.createTags([t.id], {[Tag.Name]: t.name, [Tag.Slot]: String(t.slot)}))
+        this.onEvent({
+          type: 'info',
+          code: EventCode.InstanceNamed,
+          message: `named ${t.id} ${t.name}`,
+          data: t,
+        })
+      } catch (e) {
+        // Identity is complete without it; the next create tries again.
+        this.onEvent({
+          type: 'warn',
+          code: EventCode.NameFailed,
+          data: t,
+          message: `could not name ${t.id} ${t.name}: ${(e as Error).message}`,
+        })
+      }
+    })
   }
 
   /**
-   * Two creates racing can both launch into one slot. The final observation settles it with one
-   * rule everyone applies alike: the earliest launched keeps the slot, ties by id.
+   * Every command that launched observes once more after its launches (the last waiter poll when
+   * it made one then, else one DescribeInstances) and settles duplicate slot claims by the one rule
+   * (slots.ts): two creates racing, a create beside a revert, or a launch whose answer was lost and
+   * retried (EC2 honours ClientToken; an endpoint that ignores it launches twice). Returns the
+   * final observation; the result then lists every instance that holds a touched slot. Throws a
+   * PartialFailureError naming the duplicates when they cannot be terminated.
    */
-  private async resolveDuplicates(result: OperationResult): Promise<void> {
-    const live = result.instances.filter(isHealthy) as unknown as Instance[]
-    const {duplicates} = resolveSlotClaims(live)
-    if (!duplicates.length) return
-    this.onEvent({
-      type: 'warn',
-      code: EventCode.DuplicatesTerminated,
-      data: {ids: duplicates.map((d) => d.id)},
-      message: `terminating ${duplicates.length} duplicate slot claim(s): ${duplicates.map((d) => d.id).join(', ')}`,
-    })
-    await (await this.port()).terminateInstances(duplicates.map((d) => d.id))
+  private async settle(
+    result: OperationResult,
+    applied: ApplyResult,
+    selection: Instance[] | null,
+  ): Promise<RawInstance[]> {
+    const raw =
+      applied.observedAfterLaunches && applied.lastObservation
+        ? applied.lastObservation
+        : await this.observeRaw()
+    // EC2 is eventually consistent: an instance just launched may not be listed yet. It is ours
+    // all the same (RunInstances answered with it), so it counts, and the result shows it.
+    const listed = new Set(raw.map((r) => r.id))
+    const final = this.toInstances([...raw, ...applied.launchedRaw.filter((r) => !listed.has(r.id))])
+    const {duplicates} = resolveSlotClaims(final)
     const gone = new Set(duplicates.map((d) => d.id))
-    result.instances = result.instances.map((i) => (gone.has(i.id) ? {...i, state: 'shutting-down'} : i))
+    if (duplicates.length) {
+      const list = duplicates.map((d) => `${d.id} (${d.name ?? 'no name'})`).join(', ')
+      this.onEvent({
+        type: 'warn',
+        code: EventCode.DuplicatesTerminated,
+        data: {ids: [...gone]},
+        message: `terminating ${duplicates.length} duplicate slot claim(s), the earliest launched keeps each slot: ${list}`,
+      })
+      try {
+        await (await this.port()).terminateInstances([...gone])
+      } catch (e) {
+        const failures =
+          e instanceof PartialFailureError
+            ? e.failures
+            : duplicates.map((d) => ({id: d.id, name: d.name ?? undefined, reason: (e as Error).message}))
+        throw new PartialFailureError(
+          `${result.operation}: duplicate slot claim(s) left running: ${failures.map((f) => f.id).join(', ')}`,
+          failures,
+          result,
+        )
+      }
+    }
+    const launched = new Set(applied.launched)
+    const touchedSlots = new Set(
+      [...(selection ?? final), ...final.filter((i) => launched.has(i.id))].flatMap((i) =>
+        i.slot === null ? [] : [i.slot],
+      ),
+    )
+    const touched = new Set([...(selection ?? final).map((i) => i.id), ...launched])
+    result.instances = final
+      .filter(
+        (i) =>
+          selection === null ||
+          touched.has(i.id) ||
+          (i.slot !== null && touchedSlots.has(i.slot) && isHealthy(i)),
+      )
+      .map((i) => instanceJson(gone.has(i.id) ? {...i, state: 'shutting-down'} : i))
+    return raw
   }
 
   async start(selector: Selector | null, opts: OperationOptions = {}) {
@@ -476,15 +529,15 @@ export class Project {
     })
     result.launched = applied.launched
     this.lastRaw = applied.lastObservation
-    if (applied.lastObservation) {
+    if (applied.launched.length) {
+      this.lastRaw = await this.settle(result, applied, selection)
+    } else if (applied.lastObservation) {
       // The last waiter poll already holds the final state: no extra DescribeInstances.
       const final = this.toInstances(applied.lastObservation)
       const touched = new Set([...(selection ?? observed).map((i) => i.id), ...applied.launched])
       result.instances = (selection === null ? final : final.filter((i) => touched.has(i.id))).map(
         instanceJson,
       )
-    } else if (applied.launched.length) {
-      result.instances = [...result.instances, ...this.toInstances(applied.launchedRaw).map(instanceJson)]
     }
     if (applied.failures.length) {
       const failures = applied.failures.map((f) => ({...f, name: f.name ?? names.get(f.id) ?? undefined}))

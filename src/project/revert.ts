@@ -3,7 +3,7 @@
  * their slots and Names. Pure: (observed instances, selection, options) -> plan. No SDK, no clock.
  *
  * Every instance being replaced is first tagged `wolphin:replaced` (a `mark` action). A marked
- * instance no longer holds its slot (see resolveSlotClaims), so its replacement can appear while it
+ * instance no longer holds its slot (see slots.ts), so its replacement can appear while it
  * still runs without two live claims on one slot, and a re-run can tell, per slot, how far an
  * interrupted revert got:
  *
@@ -22,8 +22,9 @@
  */
 import {bySlot} from './observe.js'
 import {PlanBuilder, type Plan} from './plan.js'
+import {isLive, slotTable} from './slots.js'
 import {isReplaced, Tag} from './tags.js'
-import {type Instance, isHealthy} from './types.js'
+import type {Instance} from './types.js'
 
 export const REVERT_STRATEGIES = ['batch', 'sequential', 'rolling'] as const
 export type RevertStrategy = (typeof REVERT_STRATEGIES)[number]
@@ -65,8 +66,6 @@ export interface SlotAnalysis {
 
 const ids = (xs: Instance[]) => xs.map((x) => x.id)
 const launchedAt = (i: Instance) => i.launchTime ?? ''
-const earliestFirst = (a: Instance, b: Instance) =>
-  launchedAt(a).localeCompare(launchedAt(b)) || a.id.localeCompare(b.id)
 
 /** Sorts the selection's slots into units of work; see the table at the top of this file. */
 export function analyseRevert(observed: Instance[], selection: Instance[]): SlotAnalysis {
@@ -75,20 +74,15 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
   const slots = new Set<number>()
   for (const i of [...selection].sort(bySlot)) {
     if (i.slot === null) {
-      if (isHealthy(i)) skipped.push(skip(i, 'has no slot, so its replacement could not keep its Name'))
+      if (isLive(i)) skipped.push(skip(i, 'has no slot, so its replacement could not keep its Name'))
       continue
     }
     // A gone instance brings its slot in only when a revert marked it: the trace of a replacement
     // that has not been launched yet.
-    if (isHealthy(i) || isReplaced(i)) slots.add(i.slot)
+    if (isLive(i) || isReplaced(i)) slots.add(i.slot)
   }
-  const bySlotNo = new Map<number, Instance[]>()
-  for (const i of observed) {
-    if (i.slot === null || !slots.has(i.slot)) continue
-    const list = bySlotNo.get(i.slot) ?? []
-    list.push(i)
-    bySlotNo.set(i.slot, list)
-  }
+  // Which instance claims which slot is slots.ts's to say; this only reads its table.
+  const table = slotTable(observed.filter((i) => i.slot !== null && slots.has(i.slot)))
 
   interface Pending {
     slot: number
@@ -106,11 +100,12 @@ export function analyseRevert(observed: Instance[], selection: Instance[]): Slot
   }
   let resuming = false
   for (const slot of [...slots].sort((a, b) => a - b)) {
-    const inSlot = (bySlotNo.get(slot) ?? []).sort(earliestFirst)
-    const live = inSlot.filter((i) => isHealthy(i) && !isReplaced(i))
-    const marked = inSlot.filter((i) => isHealthy(i) && isReplaced(i))
-    const gone = inSlot.filter((i) => !isHealthy(i) && isReplaced(i))
-    const latest = inSlot.at(-1)
+    const claims = table.get(slot)
+    // Live, unmarked claims, the holder first (the one rule: earliest launched, ties by id).
+    const live = claims ? [...(claims.holder ? [claims.holder] : []), ...claims.duplicates] : []
+    const marked = claims?.marked ?? []
+    const gone = (claims?.gone ?? []).filter(isReplaced)
+    const latest = claims?.all.at(-1)
     if (marked.length && live.length) {
       resuming = true
       marked.forEach(runOf)

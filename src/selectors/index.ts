@@ -109,23 +109,85 @@ export class OutdatedSelector implements Selector {
   }
 }
 
-/** All of the selectors, applied in turn: a combination only ever narrows. */
+/** How long a user selector may take to load or to answer before it is an error (exit 2). */
+export const SELECTOR_TIMEOUT_MS = 30_000
+
+/** Raised by process.exit while a user module runs under `guarded`. */
+class ExitAttempt extends Error {
+  constructor(readonly exitCode: unknown) {
+    super(`called process.exit(${String(exitCode ?? '')})`)
+  }
+}
+
+/**
+ * Runs a user module's code (its loading, its select) with process.exit turned into an exception,
+ * so it cannot end wolphin (with exit 0, as if all went well), and with a bound on its time: once
+ * `ms` have passed it is a SelectorError. process.exit is restored when this settles, whether or
+ * not the module's promise ever does.
+ */
+async function guarded<T>(work: () => Promise<T> | T, ms: number, what: string): Promise<T> {
+  const exit = process.exit
+  process.exit = ((code?: unknown) => {
+    throw new ExitAttempt(code)
+  }) as typeof process.exit
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SelectorError(`${what} did not finish within ${ms / 1000}s`)), ms)
+  })
+  try {
+    return await Promise.race([Promise.resolve().then(work), timeout])
+  } finally {
+    clearTimeout(timer)
+    process.exit = exit
+  }
+}
+
+/** A frozen copy of an instance (tags included): what a selector is given, never our own object. */
+function frozenCopy(i: Instance): Instance {
+  return Object.freeze({...i, tags: Object.freeze({...i.tags})})
+}
+
+/** The id of a value a selector returned, or undefined when it is not an instance-like object. */
+function idOf(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined
+  const id = (v as {id?: unknown}).id
+  return typeof id === 'string' ? id : undefined
+}
+
+/**
+ * All of the selectors, applied in turn: a combination only ever narrows. Each selector gets
+ * frozen copies in a fresh array; the ids it was given are recorded before it runs; what it returns
+ * is mapped back, by id, to our own instances, and anything it was not given, or gave back twice,
+ * is dropped. A selector that does not answer within `timeoutMs` is an error.
+ */
 export class AllOfSelector implements Selector {
   readonly description: string
-  constructor(private readonly selectors: Selector[]) {
+  constructor(
+    private readonly selectors: Selector[],
+    private readonly timeoutMs = SELECTOR_TIMEOUT_MS,
+  ) {
     this.description = selectors.map((s) => s.description ?? 'custom selector').join(' and ')
   }
   async select(instances: Instance[]) {
     let out = instances
     for (const s of this.selectors) {
-      const picked = await s.select(out)
+      const given = new Map(out.map((i) => [i.id, i] as const))
+      const name = s.description ?? 'custom'
+      const copies = out.map(frozenCopy)
+      const picked: unknown = await guarded(() => s.select(copies), this.timeoutMs, `selector "${name}"`)
       if (!Array.isArray(picked))
-        throw new SelectorError(
-          `selector "${s.description ?? 'custom'}" did not return an array of instances`,
-        )
-      // A selector may only narrow: anything it returns that it was not given is dropped.
-      const given = new Set(out.map((i) => i.id))
-      out = picked.filter((i) => i && given.has(i.id))
+        throw new SelectorError(`selector "${name}" did not return an array of instances`)
+      const kept = new Set<string>()
+      const next: Instance[] = []
+      for (const p of picked as unknown[]) {
+        const id = idOf(p)
+        if (id === undefined || kept.has(id)) continue
+        const mine = given.get(id)
+        if (!mine) continue
+        kept.add(id)
+        next.push(mine)
+      }
+      out = next
     }
     return out
   }
@@ -139,7 +201,11 @@ function isSelector(v: unknown): v is Selector {
  * Loads a user selector module. It may export (default or as `selector`) a Selector object, a class
  * with a no-argument constructor, or a function `(instances) => instances`.
  */
-export async function loadSelectorModule(file: string, cwd = process.cwd()): Promise<Selector> {
+export async function loadSelectorModule(
+  file: string,
+  cwd = process.cwd(),
+  timeoutMs = SELECTOR_TIMEOUT_MS,
+): Promise<Selector> {
   const abs = path.resolve(cwd, file)
   try {
     await stat(abs)
@@ -148,10 +214,19 @@ export async function loadSelectorModule(file: string, cwd = process.cwd()): Pro
   }
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
+    // Bounded: a top-level await that never settles is an error, not a hang. (A synchronous
+    // endless loop cannot be interrupted from here.)
+    mod = await guarded(
+      () => import(pathToFileURL(abs).href) as Promise<Record<string, unknown>>,
+      timeoutMs,
+      `--selector: ${file}: loading`,
+    )
   } catch (e) {
+    if (e instanceof SelectorError) throw e
+    if (e instanceof ExitAttempt)
+      throw new SelectorError(`--selector: ${file}: ${e.message} while loading; a selector may not exit`)
     throw new SelectorError(
-      `--selector: ${file}: failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`,
+      `--selector: ${file}: failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`,
     )
   }
   const candidate = mod.default ?? mod.selector
@@ -160,10 +235,17 @@ export async function loadSelectorModule(file: string, cwd = process.cwd()): Pro
     const fn = candidate as (...args: unknown[]) => unknown
     if (isSelector(fn.prototype)) {
       try {
-        const inst = new (fn as unknown as new () => Selector)()
+        const inst = await guarded(
+          () => new (fn as unknown as new () => Selector)(),
+          timeoutMs,
+          `--selector: ${file}: its constructor`,
+        )
         if (isSelector(inst)) return inst
       } catch (e) {
-        throw new SelectorError(`--selector: ${file}: constructor threw: ${(e as Error).message}`)
+        if (e instanceof SelectorError) throw e
+        throw new SelectorError(
+          `--selector: ${file}: constructor threw: ${(e as Error)?.message ?? String(e)}`,
+        )
       }
     }
     return {description: path.basename(file), select: (xs) => fn(xs) as Instance[] | Promise<Instance[]>}
@@ -185,6 +267,7 @@ export interface SelectionFlags {
 export async function selectorFromFlags(
   flags: SelectionFlags,
   cwd = process.cwd(),
+  timeoutMs = SELECTOR_TIMEOUT_MS,
 ): Promise<Selector | null> {
   const parts: Selector[] = []
   if (flags.instances !== undefined) parts.push(new SlotSelector(parseSlots(flags.instances)))
@@ -194,12 +277,15 @@ export async function selectorFromFlags(
     parts.push(new TagSelector(key, value))
   }
   if (flags.outdated) parts.push(new OutdatedSelector())
-  if (flags.selector !== undefined) parts.push(await loadSelectorModule(flags.selector, cwd))
+  if (flags.selector !== undefined) parts.push(await loadSelectorModule(flags.selector, cwd, timeoutMs))
   if (parts.length === 0) return null
-  return new AllOfSelector(parts)
+  return new AllOfSelector(parts, timeoutMs)
 }
 
-/** Applies a selector defensively: a user selector that throws is a selector error. */
+/**
+ * Applies a selector defensively (see AllOfSelector): it can only narrow `instances`, and one that
+ * throws, exits, answers with something else than an array, or never answers, is a selector error.
+ */
 export async function applySelector(selector: Selector | null, instances: Instance[]): Promise<Instance[]> {
   if (!selector) return instances
   const all = selector instanceof AllOfSelector ? selector : new AllOfSelector([selector])
@@ -207,6 +293,7 @@ export async function applySelector(selector: Selector | null, instances: Instan
     return await all.select(instances)
   } catch (e) {
     if (e instanceof SelectorError) throw e
-    throw new SelectorError(`selector "${selector.description ?? 'custom'}" failed: ${(e as Error).message}`)
+    const why = e instanceof ExitAttempt ? `${e.message}; a selector may not exit` : (e as Error)?.message
+    throw new SelectorError(`selector "${selector.description ?? 'custom'}" failed: ${String(why ?? e)}`)
   }
 }

@@ -7,11 +7,12 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
+import {DeleteTagsCommand} from '@aws-sdk/client-ec2'
 import {expect} from 'chai'
 
 import {runCli} from '../support/cli.js'
 import {type CountingProxy, startCountingProxy} from '../support/counting-proxy.js'
-import {seedNeighbours, TEST_AMI, testClient} from '../support/ec2.js'
+import {describeAll, seedNeighbours, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
 
 describe('integration: API calls per operation, counted at the endpoint', function () {
@@ -68,10 +69,14 @@ describe('integration: API calls per operation, counted at the endpoint', functi
         cwd = await project(`calls${n}`, String(n))
       })
 
-      it(`create of ${n} from empty: one RunInstances carrying every tag, one waiter poll, nothing per instance`, async () => {
-        // One RunInstances tags all N alike (wolphin:slots + AmiLaunchIndex identify each one).
-        expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 1})
-        expect(connections).to.equal(1)
+      it(`create of ${n} from empty: one RunInstances carrying identity, one waiter poll, and the ${n} Names`, async () => {
+        // One RunInstances tags all N alike (wolphin:slots + AmiLaunchIndex identify each one);
+        // each per-instance Name (the default) is its own CreateTags, the only per-instance calls.
+        expect(await calls(cwd, 'create', '--json')).to.deep.equal({
+          DescribeInstances: 2,
+          RunInstances: 1,
+          CreateTags: n,
+        })
       })
 
       it('create again: converged, one DescribeInstances and nothing else', async () => {
@@ -91,10 +96,10 @@ describe('integration: API calls per operation, counted at the endpoint', functi
         expect(await calls(cwd, 'start', '--json')).to.deep.equal({DescribeInstances: 2, StartInstances: 1})
       })
 
-      it(`revert --strategy batch of ${n}: one mark, one TerminateInstances, one RunInstances, two waits`, async () => {
+      it(`revert --strategy batch of ${n}: one mark, one TerminateInstances, one RunInstances, two waits, the ${n} Names`, async () => {
         expect(await calls(cwd, 'revert', '--strategy', 'batch', '--yes', '--json')).to.deep.equal({
           DescribeInstances: 3,
-          CreateTags: 1,
+          CreateTags: 1 + n,
           TerminateInstances: 1,
           RunInstances: 1,
         })
@@ -113,19 +118,34 @@ describe('integration: API calls per operation, counted at the endpoint', functi
     const cwd = await project('callsminmax', '{min: 2, max: 4}')
     // moto starts MinCount instances, never more (real EC2 starts up to MaxCount when it has the
     // capacity). 1st RunInstances (Min 2, Max 4) -> 2; the follow-up asks for the rest at once
-    // (Min 2, Max 2) -> 2. Never one launch per instance.
-    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 2})
-  })
-
-  it('nameTags: per-instance: a launch of 3 also writes each Name, one CreateTags per instance', async () => {
-    const cwd = await project('callsnamed', '3')
-    await writeFile(path.join(cwd, 'wolphin.yaml'), `nameTags: per-instance\n`, {flag: 'a'})
+    // (Min 2, Max 2) -> 2. Never one launch per instance; one CreateTags per instance for its Name.
     expect(await calls(cwd, 'create', '--json')).to.deep.equal({
       DescribeInstances: 2,
-      RunInstances: 1,
-      CreateTags: 3,
+      RunInstances: 2,
+      CreateTags: 4,
     })
-    // Converged and named: nothing to repair on the next run.
+  })
+
+  it('nameTags: launch (opt-in): a launch of 3 shares one Name, nothing per instance', async () => {
+    const cwd = await project('callsnamed', '3')
+    await writeFile(path.join(cwd, 'wolphin.yaml'), `nameTags: launch\n`, {flag: 'a'})
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 2, RunInstances: 1})
+    expect(connections).to.equal(1)
+    // Converged: nothing to repair on the next run.
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 1})
+  })
+
+  it('create repairs a missing Name with one CreateTags, then changes nothing', async () => {
+    const cwd = await project('callsrepair', '2')
+    await calls(cwd, 'create', '--json')
+    const client = testClient(moto().endpoint)
+    const two = (await describeAll(client)).find(
+      (i) => i.tags.ProjectName === 'wolphin.callsrepair' && i.slot === 2,
+    )!
+    await client.send(new DeleteTagsCommand({Resources: [two.id], Tags: [{Key: 'Name'}]}))
+    expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 1, CreateTags: 1})
+    const after = (await describeAll(client)).find((i) => i.id === two.id)!
+    expect(after.tags.Name).to.equal('wolphin.callsrepair.2')
     expect(await calls(cwd, 'create', '--json')).to.deep.equal({DescribeInstances: 1})
   })
 })

@@ -173,7 +173,7 @@ export const BAD_INPUTS: Row[] = [
     name: 'legacy: unknown key',
     args: ['status', '-c', 'legacy.cfg'],
     message:
-      'legacy.cfg: unknown field "foo" (expected one of project, ami_id, instance_type, min_instance_count, max_instance_count, amazon_keypair_name, pem_file, pem_path, instance_securitygroup, instance_availabilityzone, user, email, region, max_wait_tries, max_wait_duration)',
+      'legacy.cfg: unknown field "foo" (expected one of project, ami_id, instance_type, min_instance_count, max_instance_count, amazon_keypair_name, pem_file, pem_path, instance_securitygroup, instance_availabilityzone, user, email, region, max_wait_tries, max_wait_duration, aws_access_key_id, aws_secret_key, aws_secret_access_key)',
     file: 'project = p\nfoo = bar\n',
   },
   {

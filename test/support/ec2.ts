@@ -31,7 +31,7 @@ function slotFromTags(tags: Record<string, string>, launchIndex: number | undefi
 
 /**
  * The Name tag an instance of `project` may carry: its own `wolphin.<p>.<slot>`, or `wolphin.<p>`,
- * shared by the instances of one multi-instance launch (the default `nameTags: launch`).
+ * shared by the instances of one multi-instance launch with the opt-in `nameTags: launch`.
  */
 export function hasProjectName(i: Seen, project: string): boolean {
   const shared = i.tags['wolphin:slot'] === undefined && i.tags['wolphin:slots'] !== undefined

@@ -29,6 +29,8 @@ export interface FaultProxyOptions {
   delayMs?: [number, number]
   /** Only these EC2 actions get faults (all by default). */
   actions?: readonly string[]
+  /** Injects at most this many faults in all, then passes everything through (a single lost answer). */
+  maxFaults?: number
   /** Rewrites moto's answer to an action before it is sent on (e.g. to freeze instance states). */
   rewrite?: (action: string, body: string) => string
 }
@@ -139,7 +141,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       // Two draws per call, always, so one seed gives one fault sequence whatever the rate.
       const roll = random()
       const pick = random()
-      if ((!opts.actions || opts.actions.includes(action)) && roll < rate)
+      const spent = opts.maxFaults !== undefined && counts.injected >= opts.maxFaults
+      if (!spent && (!opts.actions || opts.actions.includes(action)) && roll < rate)
         kind = kinds[Math.floor(pick * kinds.length)]
     }
     if (kind) {

@@ -259,6 +259,55 @@ describe('config', () => {
     )
   })
 
+  it('a legacy config with aws_access_key_id and aws_secret_key: static credentials, one warning, never printed', async () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    const legacy = [
+      'project = loadtest',
+      'ami_id = ami-0123abcd',
+      'region = us-east-1',
+      'aws_access_key_id = AKIAIOSFODNN7EXAMPLE',
+      `aws_secret_key = ${secret}`,
+    ].join('\n')
+    const dir = await tmp({'wolphin.conf': legacy})
+    const loaded = await loadConfig({cwd: dir, files: ['wolphin.conf']})
+    expect(loaded.config.credentials).to.deep.equal({
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: secret,
+    })
+    expect(loaded.warnings).to.have.length(1)
+    expect(loaded.warnings[0]).to.match(/^wolphin\.conf: uses the AWS keys written in it .*profile/)
+    expect(loaded.warnings[0]).not.to.contain('\n')
+    // Nowhere to be seen: not in the warning, the config's JSON, its listing or its sources.
+    const {describeConfig} = await import('../../src/config/describe.js')
+    const shown = [
+      loaded.warnings[0],
+      JSON.stringify(loaded.config),
+      JSON.stringify(describeConfig(loaded.config, loaded.sources, loaded.files)),
+      JSON.stringify(loaded.sources),
+    ].join('\n')
+    for (const s of [secret, 'AKIAIOSFODNN7EXAMPLE']) expect(shown).not.to.contain(s)
+    // The SDK client is built with them, unless a profile is asked for.
+    const {clientSettings} = await import('../../src/aws/client.js')
+    const {Project} = await import('../../src/project/project.js')
+    const opts = new Project(loaded.config).awsOptions()
+    const {EC2Client} = await import('@aws-sdk/client-ec2')
+    const client = new EC2Client(clientSettings(opts))
+    const creds = await client.config.credentials()
+    expect(creds).to.include({accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: secret})
+    expect(clientSettings({...opts, profile: 'work'})).not.to.have.property('credentials')
+    // One without the other is an error that names the fields, not their values.
+    for (const half of ['aws_access_key_id = AKIAIOSFODNN7EXAMPLE', `aws_secret_key = ${secret}`]) {
+      const err = await configError(
+        loadConfig({cwd: await tmp({'w.conf': `project = p\n${half}`}), files: ['w.conf']}),
+      )
+      expect(err.message).to.match(/needs "aws_(access_key_id|secret_key)" next to it/)
+      expect(err.message).not.to.contain(secret)
+      expect(err.message).not.to.contain('AKIAIOSFODNN7EXAMPLE')
+    }
+    // A YAML config cannot carry them (a profile is the place).
+    await configError(loadConfig({cwd: await tmp({'wolphin.yaml': `${base}aws_access_key_id: x\n`})}))
+  })
+
   it('refuses a file it cannot read for permissions (when not root)', async function () {
     if (process.getuid?.() === 0) this.skip()
     const dir = await tmp({'wolphin.yaml': base})

@@ -10,7 +10,7 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 
 import {parseDescribeInstances} from '../../src/aws/describe-xml.js'
-import {SdkEc2Port, toRaw} from '../../src/aws/ec2.js'
+import {instancesHeld, SdkEc2Port, toRaw} from '../../src/aws/ec2.js'
 import {AwsError} from '../../src/errors.js'
 
 interface Answer {
@@ -274,5 +274,133 @@ describe('lean DescribeInstances reader', () => {
     )
     expect(e).to.be.instanceOf(AwsError)
     expect((e as AwsError).message).to.match(/^DescribeInstances: not authorised by IAM/)
+  })
+
+  describe('variants of real EC2 answers: never fewer instances than the answer holds', () => {
+    const tagged = (n: number, extra = '') => instanceXml(n, [['ProjectName', 'wolphin.p']], extra)
+    /** What the port reports for one answer, and what the SDK alone reads from it. */
+    const both = async (
+      body: string,
+      readDescribe?: (text: string) => ReturnType<typeof parseDescribeInstances>,
+    ) => {
+      const {client} = clientAnswering([{body}])
+      const port = new SdkEc2Port(client, readDescribe ? {readDescribe} : {})
+      return {port: await port.describeProject('wolphin.p'), sdk: (await viaSdk(body)).instances}
+    }
+    const variants: Array<[string, string, number]> = [
+      [
+        'an empty tagSet, both forms',
+        answer([[instanceXml(1, []), instanceXml(2, []).replace('<tagSet></tagSet>', '<tagSet/>')]]),
+        2,
+      ],
+      [
+        'several network interfaces, each with addresses and tags of their own',
+        answer([
+          [
+            tagged(
+              1,
+              '<networkInterfaceSet><item><networkInterfaceId>eni-1</networkInterfaceId><privateIpAddress>192.0.2.50</privateIpAddress>' +
+                '<privateIpAddressesSet><item><privateIpAddress>192.0.2.51</privateIpAddress><primary>true</primary></item></privateIpAddressesSet></item>' +
+                '<item><networkInterfaceId>eni-2</networkInterfaceId><privateIpAddress>192.0.2.52</privateIpAddress><tagSet><item><key>ProjectName</key><value>wolphin.other</value></item></tagSet></item></networkInterfaceSet>',
+            ),
+          ],
+        ]),
+        1,
+      ],
+      [
+        'IPv6 addresses on the instance and its interfaces',
+        answer([
+          [
+            tagged(
+              3,
+              '<ipv6Address>2001:db8::3</ipv6Address><networkInterfaceSet><item><ipv6AddressesSet><item><ipv6Address>2001:db8::3</ipv6Address><isPrimaryIpv6>true</isPrimaryIpv6></item></ipv6AddressesSet></item></networkInterfaceSet>',
+            ),
+            tagged(4),
+          ],
+        ]),
+        2,
+      ],
+      [
+        'entities and character references in every text',
+        answer([
+          [
+            instanceXml(5, [
+              ['ProjectName', 'wolphin.p'],
+              ['note', '&lt;instanceId&gt; &amp; &#x3C;item&#x3E;'],
+            ]),
+          ],
+        ]),
+        1,
+      ],
+      [
+        'an element this reader has never heard of, with items and an instanceId-like name inside',
+        answer([
+          [
+            tagged(
+              6,
+              '<futureFeatureSet><item><futureInstanceIdRef>x</futureInstanceIdRef><item><deeper/></item></item></futureFeatureSet><maintenanceOptions><autoRecovery>default</autoRecovery></maintenanceOptions>',
+            ),
+          ],
+        ]).replace('<groupSet/>', '<groupSet/><futureReservationField><item/></futureReservationField>'),
+        1,
+      ],
+      [
+        'a default namespace declared again on inner elements',
+        answer([[tagged(7).replace('<item>', '<item xmlns="http://ec2.amazonaws.com/doc/2016-11-15">')]]),
+        1,
+      ],
+    ]
+    for (const [what, body, n] of variants) {
+      it(`${what}: the port reads ${n}, as the SDK does`, async () => {
+        const {port, sdk} = await both(body)
+        expect(port).to.have.length(n)
+        expect(port).to.deep.equal(sdk)
+        expect(instancesHeld(body)).to.equal(n)
+      })
+    }
+
+    it('a lean reader that finds fewer than the answer holds hands it to the SDK, and says so under WOLPHIN_DEBUG', async () => {
+      const body = answer([[tagged(1), tagged(2), tagged(3)]])
+      const dropsOne = (text: string) => {
+        const page = parseDescribeInstances(text)
+        return {...page, instances: page.instances.slice(1)}
+      }
+      const write = process.stderr.write.bind(process.stderr)
+      const lines: string[] = []
+      process.env.WOLPHIN_DEBUG = '1'
+      process.stderr.write = ((chunk: string) => (
+        lines.push(String(chunk)),
+        true
+      )) as typeof process.stderr.write
+      try {
+        const {port, sdk} = await both(body, dropsOne)
+        expect(port.map((i) => i.id)).to.deep.equal(['i-1', 'i-2', 'i-3'])
+        expect(port).to.deep.equal(sdk)
+      } finally {
+        process.stderr.write = write
+        delete process.env.WOLPHIN_DEBUG
+      }
+      expect(lines.join('')).to.match(
+        /^wolphin debug: lean DescribeInstances reader found 2 of the 3 instance\(s\) in an answer; the SDK's deserializer reads it instead\n$/,
+      )
+    })
+
+    it('namespace-prefixed elements, which neither reader reads: an error, never "no instances"', async () => {
+      const body = answer([[tagged(1), tagged(2)]])
+        .replace(/<(\/?)(?!\?|!)([A-Za-z]+)/g, '<$1ec2:$2')
+        .replace('xmlns=', 'xmlns:ec2=')
+      expect(instancesHeld(body)).to.equal(2)
+      expect((await viaSdk(body)).instances).to.deep.equal([])
+      const {client} = clientAnswering([{body}])
+      const e = await new SdkEc2Port(client).describeProject('wolphin.p').then(
+        () => null,
+        (err: unknown) => err,
+      )
+      expect(e).to.be.instanceOf(AwsError)
+      expect((e as AwsError).awsCode).to.equal('UnreadableAnswer')
+      expect((e as Error).message).to.equal(
+        'DescribeInstances: the answer holds 2 instance(s) and only 0 could be read; nothing was done (WOLPHIN_DEBUG=1 shows more)',
+      )
+    })
   })
 })

@@ -177,6 +177,21 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
     ])
   })
 
+  it('per-instance Names: identity in the launch without a shared Name; a throttled CreateTags is retried', async () => {
+    launchOfThree()
+    const throttled = Object.assign(new Error('Request limit exceeded.'), {name: 'RequestLimitExceeded'})
+    ec2.on(CreateTagsCommand).rejectsOnce(throttled).resolves({})
+    await project({count: {min: 3, max: 3}, nameTags: 'per-instance'}).create({wait: false})
+    const input = ec2.commandCalls(RunInstancesCommand)[0].args[0].input
+    const tags = Object.fromEntries(input.TagSpecifications![0].Tags!.map((t) => [t.Key, t.Value]))
+    expect(tags).to.include({ProjectName: 'wolphin.p', 'wolphin:slots': '1-3'})
+    expect(tags).to.not.have.property('Name')
+    // Three instances, one call each, plus the one that was throttled and tried again.
+    const calls = ec2.commandCalls(CreateTagsCommand).map((c) => c.args[0].input.Resources![0])
+    expect(calls).to.have.length(4)
+    expect(new Set(calls)).to.deep.equal(new Set(['i-a', 'i-b', 'i-c']))
+  })
+
   it('batches state changes by 1000 ids', async () => {
     const many = Array.from({length: 2500}, (_, n) => sdkInstance(`i-${n}`, 'running', ours(n + 1)))
     ec2.on(DescribeInstancesCommand).resolves({Reservations: [{Instances: many}]})

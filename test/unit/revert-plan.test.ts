@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {describeAction, type Plan, planCreate} from '../../src/project/plan.js'
+import {describeAction, type Plan, planCreate, resolveSlotClaims} from '../../src/project/plan.js'
 import {analyseRevert, planRevert, type RevertOptions} from '../../src/project/revert.js'
 import {Tag} from '../../src/project/tags.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
@@ -302,19 +302,37 @@ describe('planRevert: half-done reverts (a re-run completes them)', () => {
 })
 
 describe('replaced instances hold no slot', () => {
-  it('create does not count a marked instance as the slot holder, nor terminate it', () => {
+  it('create does not count a marked instance as the slot holder; it finishes the revert once the holder runs', () => {
     const obs = [
       inst('i-old1', 1, 'running', {replaced: true, minute: 1}),
       inst('i-new1', 1, 'running', {minute: 5}),
       inst('i-2', 2, 'running'),
     ]
-    // Not a duplicate of i-new1: nothing to do at count 2.
-    expect(lines(planCreate(obs, {count: {min: 2, max: 2}, wait: false}))).to.deep.equal([])
-    // Marked, with no replacement yet: the slot is free for create.
+    // Not a duplicate of i-new1 (which keeps the slot although launched later): the revert's
+    // leftover is terminated, nothing else happens.
+    expect(lines(planCreate(obs, {count: {min: 2, max: 2}, wait: false}))).to.deep.equal([
+      '0 [] terminate i-old1 (replaced by a revert)',
+    ])
+    expect(lines(planCreate(obs, {count: {min: 2, max: 2}, wait: true}))).to.deep.equal([
+      '0 [] terminate i-old1 (replaced by a revert)',
+      '1 [0] wait until terminated: i-old1',
+    ])
+    // Marked, with no replacement yet: the slot is free for create; the old one goes once the
+    // new one runs, never before.
     const gap = [inst('i-old1', 1, 'running', {replaced: true}), inst('i-2', 2, 'running')]
     expect(lines(planCreate(gap, {count: {min: 2, max: 2}, wait: false}))).to.deep.equal([
       '0 [] launch 1 instance into slot 1',
+      '1 [0] terminate i-old1 (replaced by a revert)',
     ])
+    expect(lines(planCreate(gap, {count: {min: 2, max: 2}, wait: true}))).to.deep.equal([
+      '0 [] launch 1 instance into slot 1',
+      '1 [0] wait until running: instances launched by [0]',
+      '2 [1] terminate i-old1 (replaced by a revert)',
+      '3 [2] wait until terminated: i-old1',
+    ])
+    // A marked instance is never a duplicate, whatever its launch time.
+    expect(resolveSlotClaims(obs).duplicates).to.deep.equal([])
+    expect(resolveSlotClaims(obs).keep.map((i) => i.id)).to.deep.equal(['i-new1', 'i-2'])
   })
 })
 

@@ -7,6 +7,7 @@ import {expect} from 'chai'
 import {SelectorError} from '../../src/errors.js'
 import type {Instance, InstanceState} from '../../src/project/types.js'
 import {
+  AllOfSelector,
   applySelector,
   loadSelectorModule,
   parseSlots,
@@ -137,6 +138,68 @@ describe('selectors', () => {
         /does not export a selector; expected a default export with a select\(instances\) method or a function/,
       )
       await fail('throws.mjs', /selector "throws\.mjs" failed: boom|selector .* failed: boom/)
+    })
+  })
+
+  describe('a selector can only narrow', () => {
+    it('gets frozen copies in a fresh array; our instances stay untouched', async () => {
+      const ours = [inst(1, 'running'), inst(2, 'running')]
+      let given: Instance[] = []
+      const picked = await applySelector(
+        {
+          select: (xs) => {
+            given = xs
+            xs.reverse() // its own array: allowed
+            return xs
+          },
+        },
+        ours,
+      )
+      expect(given).to.not.equal(ours)
+      expect(given[0]).to.not.equal(ours[1])
+      expect(Object.isFrozen(given[0]) && Object.isFrozen(given[0].tags)).to.equal(true)
+      // Results are our own objects, mapped back by id.
+      expect(picked[0]).to.equal(ours[1])
+      expect(ours.map((i) => i.slot)).to.deep.equal([1, 2])
+    })
+    it('mutation is an error; forged, foreign and repeated results are dropped', async () => {
+      const ours = [inst(1, 'running'), inst(2, 'running')]
+      const err = await applySelector(
+        {
+          select: (xs) => {
+            ;(xs[0] as {id: string}).id = 'i-victim'
+            return xs
+          },
+        },
+        ours,
+      ).catch((e: unknown) => e)
+      expect(err).to.be.instanceOf(SelectorError)
+      expect(ours[0].id).to.equal('i-1')
+      const out = await applySelector(
+        {
+          select: (xs) =>
+            [xs[1], xs[1], {...xs[0], id: 'i-victim'}, null, 42, {id: 7}, xs[1]] as unknown as Instance[],
+        },
+        ours,
+      )
+      expect(out).to.deep.equal([ours[1]])
+    })
+    it('a selector that never answers, or exits, is a one-line SelectorError; process.exit is restored', async () => {
+      const exit = process.exit
+      const never = new AllOfSelector(
+        [{description: 'never', select: () => new Promise<Instance[]>(() => {})}],
+        50,
+      )
+      const e1 = await applySelector(never, fleet).catch((e: unknown) => e)
+      expect((e1 as Error).message).to.equal('selector "never" did not finish within 0.05s')
+      const e2 = await applySelector({description: 'quitter', select: () => process.exit(0)}, fleet).catch(
+        (e: unknown) => e,
+      )
+      expect(e2).to.be.instanceOf(SelectorError)
+      expect((e2 as Error).message).to.equal(
+        'selector "quitter" failed: called process.exit(0); a selector may not exit',
+      )
+      expect(process.exit).to.equal(exit)
     })
   })
 })
