@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {ZodError} from 'zod'
@@ -95,11 +95,29 @@ function validateFile(data: unknown, file: string): ConfigFile {
   return data as ConfigFile
 }
 
+/** Config files are data: larger than this is not a config (and would be read whole). */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** Code is never loaded as config, not even when named with -c. */
+const CODE_EXTENSIONS = /\.(c|m)?(j|t)sx?$/i
+
 async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
+  if (CODE_EXTENSIONS.test(file)) {
+    throw new ConfigError(
+      `${shown}: is JavaScript or TypeScript; wolphin reads config as data only (YAML, JSON, package.json#wolphin); for config in code use the library (loadConfig({inline}))`,
+    )
+  }
   let text: string
   try {
+    // Not a regular file (a FIFO, a device, a socket): reading it could block for ever or never end.
+    const st = await stat(file)
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'})
+    if (!st.isFile()) throw new ConfigError(`${shown}: cannot read config file (not a regular file)`)
+    if (st.size > MAX_CONFIG_BYTES)
+      throw new ConfigError(`${shown}: cannot read config file (${st.size} bytes; a config is at most 1 MiB)`)
     text = await readFile(file, 'utf8')
   } catch (e) {
+    if (e instanceof ConfigError) throw e
     const code = (e as NodeJS.ErrnoException).code
     const why =
       code === 'ENOENT'
@@ -114,29 +132,41 @@ async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
   return parseConfigText(text, shown)
 }
 
+/**
+ * The first search place in `cwd` that holds a config, or null. Deliberately not cosmiconfig's
+ * search: that one reads a meta-config of its own (`.config/config.*`, `package.json#cosmiconfig`,
+ * `package.yaml`) which may be JavaScript, may add `.js`/`.mjs` search places, and follows
+ * `$import`, so `wolphin status` in a cloned repository could run that repository's code. This
+ * search only stats and reads the data files named in SEARCH_PLACES; nothing found is executed.
+ * An empty file and a package.json without a `wolphin` key do not count as found.
+ */
 async function discover(cwd: string): Promise<string | null> {
-  const {cosmiconfig} = await import('cosmiconfig')
-  const explorer = cosmiconfig('wolphin', {
-    searchPlaces: SEARCH_PLACES,
-    searchStrategy: 'none',
-    // We parse ourselves so every file gets the same legacy detection and error messages.
-    loaders: {'.yaml': rawLoader, '.yml': rawLoader, '.json': rawLoader, noExt: rawLoader},
-  })
-  const found = await explorer.search(cwd)
-  return found && !found.isEmpty ? found.filepath : null
-}
-
-// cosmiconfig needs a non-undefined result to count a file as found; we only want its path.
-function rawLoader(filepath: string, content: string): unknown {
-  if (path.basename(filepath) === 'package.json') {
-    // cosmiconfig picks the `wolphin` property itself.
+  for (const name of SEARCH_PLACES) {
+    const file = path.join(cwd, name)
     try {
-      return JSON.parse(content) as unknown
+      // A FIFO or a device under a config name is not a config file (and would block a read).
+      if (!(await stat(file)).isFile()) continue
     } catch {
-      return {wolphin: {}}
+      continue
+    }
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch {
+      continue
+    }
+    if (name !== 'package.json') {
+      if (text.trim() !== '') return file
+      continue
+    }
+    try {
+      if ((JSON.parse(text) as {wolphin?: unknown})?.wolphin !== undefined) return file
+    } catch {
+      // A malformed package.json is reported (by parseConfigText) rather than silently skipped.
+      return file
     }
   }
-  return content.trim() === '' ? null : {}
+  return null
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
