@@ -15,6 +15,8 @@ export const globalFlags = {
     char: 'c',
     summary: 'Config file; repeat to layer files, later ones override earlier ones.',
     multiple: true,
+    // One value per -c, so positional arguments after it stay arguments (put -c w.yaml LOCAL REMOTE).
+    multipleNonGreedy: true,
     helpGroup: 'GLOBAL',
   }),
   project: Flags.string({char: 'p', summary: 'Project name (overrides the config).', helpGroup: 'GLOBAL'}),
@@ -54,6 +56,7 @@ export const selectionFlags = {
   tag: Flags.string({
     summary: 'Only instances with this tag, KEY=VALUE; repeatable.',
     multiple: true,
+    multipleNonGreedy: true,
     helpGroup: 'SELECTION',
   }),
   selector: Flags.string({
@@ -217,7 +220,7 @@ export abstract class BaseCommand extends Command {
       throw err
     const code =
       err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
-    const message = oneLine(err.message)
+    const message = missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message)
     if (this.jsonEnabled()) {
       const body: Record<string, unknown> = {
         error: {
@@ -249,6 +252,25 @@ export abstract class BaseCommand extends Command {
 
 const warningsToStderr: EventSink = (e) => {
   if (e.type === 'warn') process.stderr.write(`warning: ${e.message}\n`)
+}
+
+/**
+ * oclif's missing-argument error lists the arguments on lines of their own, which one line would
+ * drop: name them, and the command's usage, on one line.
+ */
+function missingArgsMessage(
+  err: Error & {args?: unknown; oclif?: {exit?: number}},
+  id: string | undefined,
+  declared: Record<string, unknown> | undefined,
+): string | null {
+  if (!Array.isArray(err.args) || err.oclif?.exit !== 2 || !('parse' in err)) return null
+  const missing = (err.args as Array<{name?: string}>).map((a) => a.name).filter(Boolean) as string[]
+  if (missing.length === 0) return null
+  const all = Object.keys(declared ?? {}).map((a) => a.toUpperCase())
+  const usage = `wolphin ${(id ?? '').replaceAll(':', ' ')} [flags] ${all.join(' ')}`
+    .replace(/\s+/g, ' ')
+    .trim()
+  return `missing argument${missing.length > 1 ? 's' : ''} ${missing.map((a) => a.toUpperCase()).join(', ')}; expected: ${usage}`
 }
 
 function oneLine(s: string): string {
