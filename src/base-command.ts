@@ -280,5 +280,15 @@ function oneLine(s: string): string {
   // line: keep both, on one line. Otherwise the first meaningful line.
   if (/^Parsing --?\S+\s*$/.test(first.trim()) && lines[1])
     return `${first.trim()}: ${lines[1]}`.replace(/\s+/g, ' ').trim()
+  // A heading ("The following errors occurred:") over the reasons: the reasons are the message.
+  if (first.trim().endsWith(':') && lines.length > 1)
+    return (
+      lines
+        .slice(1)
+        // eslint-disable-next-line no-control-regex -- oclif dims the reasons with ANSI codes
+        .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
+        .join('; ')
+        .replace(/\s+/g, ' ')
+    )
   return first.replace(/\s+/g, ' ').trim()
 }

@@ -6,7 +6,7 @@ import {
   type SelectionFlagValues,
   selectionFlags,
 } from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
+import {MAX_DURATION_TEXT, parseDuration} from '../config/duration.js'
 import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
 
@@ -24,7 +24,9 @@ export function parseTimeout(v: string | undefined): number | undefined {
   if (v === undefined) return undefined
   const ms = parseDuration(v)
   if (ms === null || ms <= 0)
-    throw new UsageError(`--timeout: "${v}" is not a duration; expected seconds or like 90s, 5m`)
+    throw new UsageError(
+      `--timeout: "${v}" is not a duration; expected seconds or like 90s, 5m (more than 0, at most ${MAX_DURATION_TEXT})`,
+    )
   return ms / 1000
 }
 

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
+import {MAX_DURATION_TEXT, parseDuration} from '../config/duration.js'
 import {UsageError, WaitTimeoutError} from '../errors.js'
 import type {StatusResult} from '../project/project.js'
 import type {WatchResult} from '../project/watch.js'
@@ -12,7 +12,7 @@ function seconds(flag: string, text: string | undefined): number | undefined {
   const ms = parseDuration(text)
   if (ms === null || ms <= 0)
     throw new UsageError(
-      `--${flag}: "${text}" is not a duration; expected seconds or a duration like 90s, 10m`,
+      `--${flag}: "${text}" is not a duration; expected seconds or a duration like 90s, 10m (more than 0, at most ${MAX_DURATION_TEXT})`,
     )
   return ms / 1000
 }
@@ -31,14 +31,15 @@ or until --timeout.`
   ]
   static flags = {
     ...selectionFlags,
-    watch: Flags.boolean({summary: 'Re-observe and print each state transition.', default: false}),
+    // No default: a default counts as given, and --interval/--timeout/--until-stable would then be
+    // accepted (and ignored) without --watch.
+    watch: Flags.boolean({summary: 'Re-observe and print each state transition.'}),
     interval: Flags.string({
       summary: 'With --watch: time between observations (default: the config wait.interval).',
       dependsOn: ['watch'],
     }),
     'until-stable': Flags.boolean({
       summary: 'With --watch: stop once no instance is in a transitional state.',
-      default: false,
       dependsOn: ['watch'],
     }),
     timeout: Flags.string({

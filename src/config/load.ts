@@ -247,6 +247,13 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
       `${sourceOf('count', sources, files)}: field "count": min (${count.min}) is greater than max (${count.max}); expected min <= max`,
     )
   }
+  // A bound on count, not part of the resolved config: `countLimit` only says "I mean it".
+  const countLimit = c.countLimit ?? DEFAULTS.countLimit
+  if (count.max > countLimit) {
+    throw new ConfigError(
+      `${sourceOf('count', sources, files)}: field "count": ${count.max} instances is above countLimit (${countLimit}); set countLimit: ${count.max} in the config to launch that many on purpose`,
+    )
+  }
   const wait = {
     timeout: DEFAULTS.wait.timeout,
     interval: DEFAULTS.wait.interval,

@@ -2,8 +2,16 @@
 // its ~60 locales (scripts/bundle.mjs; measured: ~370 KB of the CLI's bundle).
 import * as z from 'zod'
 
-import {isReservedTagKey} from '../project/tags.js'
-import {parseDuration} from './duration.js'
+import {
+  isReservedTagKey,
+  MAX_SLOT,
+  TAG_KEY_MAX,
+  TAG_VALUE_MAX,
+  TAGS_PER_INSTANCE_MAX,
+  USER_TAGS_MAX,
+  WOLPHIN_TAGS_MAX,
+} from '../project/tags.js'
+import {MAX_DURATION_TEXT, parseDuration} from './duration.js'
 
 /** Defaults live here and nowhere else. */
 export const DEFAULTS = {
@@ -16,16 +24,26 @@ export const DEFAULTS = {
   market: 'on-demand',
   maxAttempts: 8,
   nameTags: 'launch',
+  /** The most instances `count` may ask for unless the config raises `countLimit` on purpose. */
+  countLimit: 1000,
 } as const
 
-const duration = z
-  .union([z.string(), z.number()])
-  .refine((v) => parseDuration(v) !== null, {message: 'expected a duration like 30s, 15m, 8h or 3d'})
+/** EC2's limit on user data, in bytes before base64. */
+export const USER_DATA_MAX_BYTES = 16 * 1024
+
+/** Length as EC2 counts it for tags: Unicode characters. */
+const chars = (s: string) => [...s].length
+const shown = (s: string) => JSON.stringify(chars(s) > 40 ? `${[...s].slice(0, 40).join('')}...` : s)
+
+/** A lease: a positive duration; a lease of 0 would end as it starts (and `extend 0s` is refused too). */
+const duration = z.union([z.string(), z.number()]).refine((v) => (parseDuration(v) ?? 0) > 0, {
+  message: `expected a duration like 30s, 15m, 8h or 3d (more than 0, at most ${MAX_DURATION_TEXT})`,
+})
 
 const seconds = z
   .union([z.number().positive(), z.string()])
   .refine((v) => parseDuration(v) !== null && parseDuration(v)! > 0, {
-    message: 'expected a positive number of seconds or a duration like 90s, 10m',
+    message: `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_DURATION_TEXT})`,
   })
   .transform((v) => parseDuration(v)! / 1000)
 
@@ -55,19 +73,39 @@ const ssh = z.strictObject({
   bastion: bastion.optional(),
 })
 
+const countNumber = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1, `expected ${what} >= 1`)
+    .max(MAX_SLOT, `expected ${what} <= ${MAX_SLOT} (the highest slot number)`)
+
 const count = z.union([
-  z.number().int().min(1, 'expected at least 1'),
-  z.strictObject({
-    min: z.number().int().min(1, 'expected min >= 1'),
-    max: z.number().int().min(1, 'expected max >= 1'),
-  }),
+  countNumber('a count').min(1, 'expected at least 1'),
+  z.strictObject({min: countNumber('min'), max: countNumber('max')}),
 ])
 
-const tags = z
-  .record(z.string().min(1).max(128), z.string().max(256))
-  .refine((t) => Object.keys(t).every((k) => !isReservedTagKey(k)), {
-    message: 'ProjectName, Name, OwnerEmail and wolphin:* tags are set by wolphin and cannot be configured',
-  })
+/** EC2's tag rules, checked before any call (one message per rule, naming the offending tag). */
+const tags = z.record(z.string(), z.string()).superRefine((t, ctx) => {
+  const fail = (message: string) => ctx.addIssue({code: 'custom', message})
+  const keys = Object.keys(t)
+  if (keys.some((k) => isReservedTagKey(k)))
+    return fail(
+      'ProjectName, Name, OwnerEmail and wolphin:* tags are set by wolphin and cannot be configured',
+    )
+  if (keys.length > USER_TAGS_MAX)
+    return fail(
+      `${keys.length} tags; at most ${USER_TAGS_MAX} (EC2 allows ${TAGS_PER_INSTANCE_MAX} per instance and wolphin sets up to ${WOLPHIN_TAGS_MAX} of its own)`,
+    )
+  for (const k of keys) {
+    if (k.trim() === '') return fail('a tag key is empty')
+    if (/^aws:/i.test(k)) return fail(`tag key ${shown(k)}: the "aws:" prefix is reserved by AWS`)
+    if (chars(k) > TAG_KEY_MAX)
+      return fail(`tag key ${shown(k)} is ${chars(k)} characters; EC2 allows at most ${TAG_KEY_MAX}`)
+    if (chars(t[k]) > TAG_VALUE_MAX)
+      return fail(`tag ${shown(k)}: value is ${chars(t[k])} characters; EC2 allows at most ${TAG_VALUE_MAX}`)
+  }
+})
 
 /** The shape of one config file: every field optional, unknown fields rejected. */
 export const fileSchema = z.strictObject({
@@ -79,7 +117,14 @@ export const fileSchema = z.strictObject({
     )
     .max(100)
     .optional(),
-  email: z.string().min(1).optional(),
+  // Written as the OwnerEmail tag: a tag value's limit applies.
+  email: z
+    .string()
+    .min(1)
+    .refine((v) => chars(v) <= TAG_VALUE_MAX, {
+      message: `expected at most ${TAG_VALUE_MAX} characters (it is the OwnerEmail tag's value)`,
+    })
+    .optional(),
   region: z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected a region like eu-west-1')
@@ -101,7 +146,12 @@ export const fileSchema = z.strictObject({
   ssh: ssh.optional(),
   wait: z.strictObject({timeout: seconds.optional(), interval: seconds.optional()}).optional(),
   tags: tags.optional(),
-  userData: z.string().optional(),
+  userData: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') <= USER_DATA_MAX_BYTES, {
+      message: `expected at most 16 KB (${USER_DATA_MAX_BYTES} bytes, EC2's limit before base64)`,
+    })
+    .optional(),
   iamInstanceProfile: z.string().min(1).optional(),
   imdsv2: z.boolean().optional(),
   lease: duration.optional(),
@@ -110,6 +160,12 @@ export const fileSchema = z.strictObject({
   maxPrice: z.union([z.string().regex(/^\d+(\.\d+)?$/), z.number().positive()]).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   nameTags: z.enum(['launch', 'per-instance']).optional(),
+  countLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SLOT, `expected at most ${MAX_SLOT} (the highest slot number)`)
+    .optional(),
 })
 export type ConfigFile = z.input<typeof fileSchema>
 

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {SelectorError} from '../errors.js'
-import {Tag} from '../project/tags.js'
+import {MAX_SLOT, Tag} from '../project/tags.js'
 import type {Instance, InstanceState} from '../project/types.js'
 
 /** Narrows an operation to some of a project's instances. It never widens. */
@@ -21,7 +21,6 @@ const STATES: readonly InstanceState[] = [
   'shutting-down',
   'terminated',
 ]
-const MAX_SLOT = 100_000
 
 /** Parses `1,3,5-7` into sorted unique slot numbers. */
 export function parseSlots(text: string): number[] {
