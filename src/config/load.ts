@@ -144,8 +144,8 @@ async function discover(cwd: string): Promise<string | null> {
   for (const name of SEARCH_PLACES) {
     const file = path.join(cwd, name)
     try {
-      // A FIFO or a device under a config name is not a config file (and would block a read).
-      if (!(await stat(file)).isFile()) continue
+      // A FIFO, a device or a directory under a config name is reported by readConfigFile, unread.
+      if (!(await stat(file)).isFile()) return file
     } catch {
       continue
     }

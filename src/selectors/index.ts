@@ -5,6 +5,7 @@ import {pathToFileURL} from 'node:url'
 import {SelectorError} from '../errors.js'
 import {MAX_SLOT, Tag} from '../project/tags.js'
 import type {Instance, InstanceState} from '../project/types.js'
+import {probeMessage, probeModuleLoad, withoutProcessExit} from './load-probe.js'
 
 /** Narrows an operation to some of a project's instances. It never widens. */
 export interface Selector {
@@ -145,9 +146,12 @@ export async function loadSelectorModule(file: string, cwd = process.cwd()): Pro
   } catch {
     throw new SelectorError(`--selector: ${file}: no such file`)
   }
+  const url = pathToFileURL(abs).href
+  const probe = await probeModuleLoad(url)
+  if (probe) throw new SelectorError(`--selector: ${file}: ${probeMessage(probe)}`)
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
+    mod = (await withoutProcessExit(() => import(url))) as Record<string, unknown>
   } catch (e) {
     throw new SelectorError(
       `--selector: ${file}: failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`,
