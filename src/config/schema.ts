@@ -35,16 +35,19 @@ export const USER_DATA_MAX_BYTES = 16 * 1024
 const chars = (s: string) => [...s].length
 const shown = (s: string) => JSON.stringify(chars(s) > 40 ? `${[...s].slice(0, 40).join('')}...` : s)
 
+/** A number or a string, validated below: one message for every wrong value (no union to explain). */
+const numberOrString = (message: string) =>
+  z.custom<string | number>((v) => typeof v === 'string' || typeof v === 'number', {message})
+
+const LEASE_MESSAGE = `expected a duration like 30s, 15m, 8h or 3d (more than 0, at most ${MAX_DURATION_TEXT})`
 /** A lease: a positive duration; a lease of 0 would end as it starts (and `extend 0s` is refused too). */
-const duration = z.union([z.string(), z.number()]).refine((v) => (parseDuration(v) ?? 0) > 0, {
-  message: `expected a duration like 30s, 15m, 8h or 3d (more than 0, at most ${MAX_DURATION_TEXT})`,
+const duration = numberOrString(LEASE_MESSAGE).refine((v) => (parseDuration(v) ?? 0) > 0, {
+  message: LEASE_MESSAGE,
 })
 
-const seconds = z
-  .union([z.number().positive(), z.string()])
-  .refine((v) => parseDuration(v) !== null && parseDuration(v)! > 0, {
-    message: `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_DURATION_TEXT})`,
-  })
+const SECONDS_MESSAGE = `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_DURATION_TEXT})`
+const seconds = numberOrString(SECONDS_MESSAGE)
+  .refine((v) => (parseDuration(v) ?? 0) > 0, {message: SECONDS_MESSAGE})
   .transform((v) => parseDuration(v)! / 1000)
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -73,16 +76,13 @@ const ssh = z.strictObject({
   bastion: bastion.optional(),
 })
 
-const countNumber = (what: string) =>
-  z
-    .number()
-    .int()
-    .min(1, `expected ${what} >= 1`)
-    .max(MAX_SLOT, `expected ${what} <= ${MAX_SLOT} (the highest slot number)`)
-
+const MAX_SLOT_TEXT = `${MAX_SLOT} (the highest slot number)`
 const count = z.union([
-  countNumber('a count').min(1, 'expected at least 1'),
-  z.strictObject({min: countNumber('min'), max: countNumber('max')}),
+  z.number().int().min(1, 'expected at least 1').max(MAX_SLOT, `expected at most ${MAX_SLOT_TEXT}`),
+  z.strictObject({
+    min: z.number().int().min(1, 'expected min >= 1').max(MAX_SLOT, `expected min <= ${MAX_SLOT_TEXT}`),
+    max: z.number().int().min(1, 'expected max >= 1').max(MAX_SLOT, `expected max <= ${MAX_SLOT_TEXT}`),
+  }),
 ])
 
 /** EC2's tag rules, checked before any call (one message per rule, naming the offending tag). */

@@ -141,11 +141,13 @@ function isSelector(v: unknown): v is Selector {
  */
 export async function loadSelectorModule(file: string, cwd = process.cwd()): Promise<Selector> {
   const abs = path.resolve(cwd, file)
+  let isDirectory: boolean
   try {
-    await stat(abs)
+    isDirectory = (await stat(abs)).isDirectory()
   } catch {
     throw new SelectorError(`--selector: ${file}: no such file`)
   }
+  if (isDirectory) throw new SelectorError(`--selector: ${file}: is a directory; expected a module file`)
   const url = pathToFileURL(abs).href
   const probe = await probeModuleLoad(url)
   if (probe) throw new SelectorError(`--selector: ${file}: ${probeMessage(probe)}`)

@@ -38,7 +38,13 @@ export async function probeModuleLoad(
   worker.stderr.resume()
   try {
     return await new Promise<ProbeFailure | null>((resolve) => {
-      const timer = setTimeout(() => resolve({kind: 'timeout', ms: timeoutMs}), timeoutMs)
+      // The time limit is the module's: it starts once the worker runs (starting one on a busy
+      // machine can take a while), with a bound on the start as well.
+      let timer = setTimeout(() => resolve({kind: 'timeout', ms: timeoutMs}), timeoutMs + 30_000)
+      worker.once('online', () => {
+        clearTimeout(timer)
+        timer = setTimeout(() => resolve({kind: 'timeout', ms: timeoutMs}), timeoutMs)
+      })
       worker.once('message', (m: {loaded: boolean; message?: string}) => {
         clearTimeout(timer)
         resolve(m.loaded ? null : {kind: 'error', message: m.message ?? 'unknown error'})
