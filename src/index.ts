@@ -73,6 +73,8 @@ export {
   KnownHostsVerifier,
   TofuVerifier,
   NoVerifier,
+  PinRecord,
+  defaultPinRecordFile,
   parseKnownHosts,
   fingerprint,
 } from './exec/index.js'

@@ -18,6 +18,11 @@ export const fanOutFlags = {
     summary: "Print each instance's output as one block when it finishes.",
     default: false,
   }),
+  'accept-new-host-key': Flags.boolean({
+    summary:
+      'Accept host keys that changed since this machine last connected (tofu; instances rebuilt on purpose).',
+    default: false,
+  }),
 }
 
 export function parseTimeout(v: string | undefined): number | undefined {
@@ -122,6 +127,7 @@ every instance succeeded, with the remote exit code when there is one instance, 
       concurrency: flags.concurrency,
       timeout,
       failFast: flags['fail-fast'],
+      acceptNewHostKey: flags['accept-new-host-key'],
       onEvent,
     })
     return finish(result, json, 'command')

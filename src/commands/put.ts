@@ -27,6 +27,7 @@ user's home directory.`
       concurrency: flags.concurrency,
       timeout,
       failFast: flags['fail-fast'],
+      acceptNewHostKey: flags['accept-new-host-key'],
       onEvent,
     })
     return finish(result, json, 'put')

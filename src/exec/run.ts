@@ -56,6 +56,11 @@ export interface ExecOptions {
    * on their instances (SSH) or cancelled (SSM), and each target's result says so.
    */
   signal?: AbortSignal
+  /**
+   * Accept a host key that differs from the one this machine recorded for the instance (tofu): the
+   * instance was rebuilt on purpose. The `wolphin:host-key` tag must still agree, or be absent.
+   */
+  acceptNewHostKey?: boolean
 }
 
 export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
@@ -142,6 +147,7 @@ async function sshConnector(project: ProjectLike, opts: ExecOptions, emit: ExecE
   project.port().catch(() => {})
   const settings = await sshSettings(project.config, () => project.port(), {
     cwd: opts.cwd,
+    acceptNewHostKey: opts.acceptNewHostKey,
     onPin: (s, v) => emit({type: 'info', message: `${s.label}: pinned host key ${v} (tofu)`}),
   })
   return createSshConnector(settings)
