@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, fleetBaseFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags, timeoutOverrides} from '../base-command.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError} from '../errors.js'
 import {listProjects, type LsResult} from '../project/fleet.js'
@@ -30,15 +30,18 @@ export default class Ls extends BaseCommand {
 
   async run(): Promise<LsResult> {
     const {flags} = await this.parse(Ls)
-    const settings = await fleetSettings({regions: flags.region, files: flags.config})
+    const settings = await fleetSettings({
+      regions: flags.region,
+      files: flags.config,
+      timeouts: timeoutOverrides(flags),
+    })
     const render = async (r: LsResult) => {
       if (!this.jsonEnabled()) process.stdout.write(await lsTable(r, {tty: Boolean(process.stdout.isTTY)}))
     }
     try {
       const result = await listProjects({
-        regions: settings.regions,
+        ...settings,
         profile: flags.profile,
-        maxAttempts: settings.maxAttempts,
         all: flags.all,
       })
       await render(result)

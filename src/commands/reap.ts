@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, fleetBaseFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags, timeoutOverrides} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError, UsageError} from '../errors.js'
@@ -39,16 +39,19 @@ export default class Reap extends BaseCommand {
     const {flags} = await this.parse(Reap)
     const graceMs = parseDuration(flags.grace)
     if (graceMs === null) throw new UsageError(`--grace "${flags.grace}": expected a duration like 10m`)
-    const settings = await fleetSettings({regions: flags.region, files: flags.config})
+    const settings = await fleetSettings({
+      regions: flags.region,
+      files: flags.config,
+      timeouts: timeoutOverrides(flags),
+    })
     const onEvent = await this.progress()
     const render = (r: ReapResult) => {
       if (!this.jsonEnabled()) this.log(reapText(r).trimEnd())
     }
     try {
       const result = await reap({
-        regions: settings.regions,
+        ...settings,
         profile: flags.profile,
-        maxAttempts: settings.maxAttempts,
         action: flags.action as 'stop' | 'terminate',
         graceMs,
         dryRun: flags['dry-run'],

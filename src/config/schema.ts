@@ -24,9 +24,19 @@ export const DEFAULTS = {
   market: 'on-demand',
   maxAttempts: 8,
   nameTags: 'launch',
+  // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
+  // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
+  timeouts: {connect: 10, request: 60, total: 180},
   /** The most instances `count` may ask for unless the config raises `countLimit` on purpose. */
   countLimit: 1000,
 } as const
+
+/** Time limits of every AWS call, in seconds (see DEFAULTS.timeouts). */
+export interface AwsTimeouts {
+  connect: number
+  request: number
+  total: number
+}
 
 /** EC2's limit on user data, in bytes before base64. */
 export const USER_DATA_MAX_BYTES = 16 * 1024
@@ -166,6 +176,9 @@ export const fileSchema = z.strictObject({
     .min(1)
     .max(MAX_SLOT, `expected at most ${MAX_SLOT} (the highest slot number)`)
     .optional(),
+  timeouts: z
+    .strictObject({connect: seconds.optional(), request: seconds.optional(), total: seconds.optional()})
+    .optional(),
 })
 export type ConfigFile = z.input<typeof fileSchema>
 
@@ -209,4 +222,6 @@ export interface ResolvedConfig {
    * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
    */
   nameTags: 'launch' | 'per-instance'
+  /** Time limits of every AWS call, in seconds. */
+  timeouts: AwsTimeouts
 }
