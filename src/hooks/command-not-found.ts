@@ -16,6 +16,9 @@ const hook: Hook.CommandNotFound = async function (opts) {
     if (opts.config.findCommand(id))
       return opts.config.runCommand(id, [...parts.slice(n), ...(opts.argv ?? [])])
   }
+  // `wolphin --json` alone: a flag where the command should be.
+  if (opts.id.startsWith('-'))
+    throw new UsageError(`no command given (got ${opts.id}); run "wolphin --help" for the list of commands`)
   throw new UsageError(`unknown command "${parts.join(' ')}"; run "wolphin --help" for the list of commands`)
 }
 

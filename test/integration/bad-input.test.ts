@@ -902,7 +902,7 @@ export const BAD_INPUTS: Row[] = [
 ]
 
 /** The files every row's directory holds. */
-async function fixture(dir: string, row: Row) {
+export async function fixture(dir: string, row: Row) {
   await writeFile(path.join(dir, 'ok.yaml'), 'project: p\nregion: us-east-1\nami: ami-12345678\n')
   await mkdir(path.join(dir, 'adir'))
   await writeFile(path.join(dir, 'throws.mjs'), 'throw new Error("boom at load")\n')
@@ -1020,6 +1020,19 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     expect(err).to.be.instanceOf(SelectorError)
     expect((err as SelectorError).exitCode).to.equal(2)
     expect((err as Error).message).to.equal('selector "flaky" failed: select exploded')
+  })
+
+  it('--json with no command is one JSON document too, exit 2', async () => {
+    const r = await runCli(['--json'], {env: motoEnv(endpoint)})
+    expect(r.code).to.equal(2)
+    expect(r.json()).to.deep.equal({
+      error: {
+        code: 'USAGE',
+        message: 'no command given (got --json); run "wolphin --help" for the list of commands',
+        exitCode: 2,
+      },
+    })
+    expect(r.stderr).to.equal('')
   })
 
   it('with --json the error is one JSON document on stdout and stderr stays empty', async () => {
