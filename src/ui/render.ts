@@ -37,7 +37,7 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     dash(i.slot),
     dash(i.name),
     i.id,
-    i.state,
+    stateText(i),
     dash(i.publicIp),
     dash(i.privateIp),
     dash(i.instanceType),
@@ -49,6 +49,13 @@ export async function statusTable(result: StatusResult, opts: {tty: boolean}): P
     (i.outdated ? 'outdated' : 'current') + (i.replaced ? ', replaced' : ''),
   ])
   return table(head, rows, opts.tty)
+}
+
+/** The state, with why when an instance is not up and EC2 says: `stopped (spot interruption)`. */
+export function stateText(i: Pick<InstanceJson, 'state' | 'stateReason'>): string {
+  return i.stateReason && i.state !== 'running' && i.state !== 'pending'
+    ? `${i.state} (${i.stateReason.summary})`
+    : i.state
 }
 
 /** cli-table3 on a terminal, aligned plain text otherwise (no box drawing in CI logs). */
