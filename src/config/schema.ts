@@ -91,9 +91,10 @@ const leaseObject = z.strictObject({
   action: z.enum(['stop', 'terminate']).optional(),
   /** The watchdog waits this long past the lease end, like `reap --grace`. */
   // Zero is a grace too (the watchdog acts at the lease end).
-  grace: numberOrString('expected a duration like 10m')
-    .refine((v) => parseDuration(v) !== null, {message: 'expected a duration like 10m'})
-    .refine((v) => parseDuration(v)! <= 366 * 86_400_000, {message: 'expected a grace of at most 366d'})
+  grace: numberOrString('expected a grace of at most 366d, like 10m')
+    .refine((v) => (parseDuration(v) ?? Infinity) <= 366 * 86_400_000, {
+      message: 'expected a grace of at most 366d, like 10m',
+    })
     .optional(),
   /** `watchdog`: the instance enforces its own lease; `reaper`: only `wolphin reap` does. */
   enforce: z.enum(['watchdog', 'reaper']).optional(),
