@@ -718,8 +718,7 @@ export const BAD_INPUTS: Row[] = [
   {
     name: 'config: bad lease',
     args: ['status', '-c', 'c.yaml'],
-    message:
-      'c.yaml: field "lease": expected a duration like 30s, 15m, 8h or 3d (more than 0, at most 3650d)',
+    message: `c.yaml: field "lease": ${LEASE_UNION_MSG}`,
     file: 'project: p\nlease: soon\n',
   },
   {
