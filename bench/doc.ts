@@ -190,6 +190,7 @@ export function renderDoc(r: Results, table: string): string {
   )
   p(`${r.commands.harness}`)
   p('npx tsx bench/exec-fanout.ts --hosts 64 --runs 3 # run by the harness for the exec row')
+  p('npx tsx bench/exec-throughput.ts --runs 3          # run by the harness for the exec throughput rows')
   p(
     'npx tsx bench/put-tree.ts --files 2000 --runs 3  # run by the harness for the put rows (rsync -a over ssh)',
   )

@@ -18,6 +18,8 @@ export interface RunOutcome {
   rssMb: number | null
   code: number | null
   stdout: string
+  /** Bytes the child wrote to stdout (a pipe this process reads), kept or not. */
+  stdoutBytes: number
   stderr: string
 }
 
@@ -35,8 +37,10 @@ export async function timedRun(
       const t0 = performance.now()
       const child = spawn(bin, argv, {cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe']})
       const out: Buffer[] = []
+      let stdoutBytes = 0
       let stderr = ''
       child.stdout.on('data', (d: Buffer) => {
+        stdoutBytes += d.length
         if (opts.keepStdout !== false) out.push(d)
       })
       child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)))
@@ -50,7 +54,7 @@ export async function timedRun(
           const kb = Number((await readFile(timeFile, 'utf8').catch(() => '')).trim().split('\n').pop())
           if (Number.isFinite(kb) && kb > 0) rssMb = kb / 1024
         }
-        resolve({wallMs, rssMb, code, stdout: Buffer.concat(out).toString('utf8'), stderr})
+        resolve({wallMs, rssMb, code, stdout: Buffer.concat(out).toString('utf8'), stdoutBytes, stderr})
       })
     })
   } finally {

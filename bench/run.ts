@@ -113,6 +113,8 @@ interface Results {
   exec: unknown
   /** put of a 2000-file tree to 1 and 4 hosts against rsync -a over ssh (bench/put-tree.ts). */
   put?: unknown
+  /** exec throughput (bench/exec-throughput.ts): rows of the same shape as `comparisons`. */
+  throughput?: {measured: boolean; reason?: string; command?: string; rows?: Comparison[]}
   /** Where the time goes: `node --cpu-prof` self time by package, per profiled command. */
   profiles: Record<string, {command: string; profiledMs: number; buckets: Array<[string, number]>}>
   commands: Record<string, string>
@@ -750,6 +752,45 @@ async function putBench(results: Results): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// exec throughput (bench/exec-throughput.ts): 50 MB from 1 and 4 hosts against plain ssh
+
+async function throughputBench(results: Results): Promise<void> {
+  const runs = String(Math.max(3, Math.min(RUNS, 5)))
+  log(`exec throughput: bench/exec-throughput.ts --runs ${runs}`)
+  const tsx = path.join(ROOT, 'node_modules/.bin/tsx')
+  const out = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve, reject) => {
+    const child = spawn(tsx, [path.join(ROOT, 'bench/exec-throughput.ts'), '--runs', runs], {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-8000)))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 900_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(killer)
+      resolve({code, stdout, stderr})
+    })
+  })
+  if (out.code !== 0) {
+    results.throughput = {
+      measured: false,
+      reason: `exec-throughput.ts exited ${out.code}: ${out.stderr.slice(-1500)}`,
+    }
+    return
+  }
+  const parsed = JSON.parse(out.stdout) as {rows: Array<Omit<Comparison, 'notes'>>}
+  results.throughput = {
+    measured: true,
+    command: `npx tsx bench/exec-throughput.ts --runs ${runs}`,
+    rows: parsed.rows.map((r) => ({...r, notes: []})),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 const ms = (x: number) => (x >= 10_000 ? `${round(x / 1000, 1)} s` : `${Math.round(x)} ms`)
@@ -778,6 +819,14 @@ export function markdownTable(r: Results): string {
     ratios?: {wall: number; cpu: number}
     targets?: {wall: number; cpu: number}
   }
+  for (const c of r.throughput?.rows ?? []) {
+    const row = (sd: Side, first: boolean) =>
+      `| ${first ? c.title : ''} | \`${sd.command}\` | ${ms(sd.wallMs.median)} | ${ms(sd.wallMs.min)} | ${ms(sd.wallMs.max)} | ${sd.rssMb ? `${Math.round(sd.rssMb.max)} MB` : '-'} | ${first ? `**${c.ratio}x**` : ''} | ${first ? c.target : ''} | ${first ? (c.met ? 'yes' : '**no**') : ''} |`
+    lines.push(row(c.wolphin, true))
+    lines.push(row(c.peer, false))
+  }
+  if (r.throughput && !r.throughput.measured)
+    lines.push(`| exec throughput | not measured: ${r.throughput.reason ?? 'skipped'} | | | | | | | |`)
   if (ex?.measured && ex.wolphin && ex.pssh && ex.ratios) {
     const wallMet = ex.targets ? ex.ratios.wall <= ex.targets.wall : undefined
     const cpuMet = ex.targets ? ex.ratios.cpu <= ex.targets.cpu : undefined
@@ -860,6 +909,7 @@ async function main() {
   if (!SKIP.has('economy')) await economyBench(results)
   if (!SKIP.has('exec')) await execBench(results)
   if (!SKIP.has('put')) await putBench(results)
+  if (!SKIP.has('throughput')) await throughputBench(results)
   if (!SKIP.has('scale')) await scaleBench(results)
   results.durationS = round((performance.now() - t0) / 1000)
   await writeFile(path.join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n')

@@ -9,6 +9,10 @@ import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinErro
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {type Selector, selectorFromFlags} from './selectors/index.js'
+import {stdoutClosed} from './util/stdout-closed.js'
+
+/** The signals that interrupt an operation gracefully (see BaseCommand#interruptSignal). */
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export const globalFlags = {
   config: Flags.string({
@@ -149,8 +153,11 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * Aborted by the first Ctrl-C (SIGINT): operations stop waiting, start nothing new and end with
-   * an InterruptedError saying what was done (exit 130). A second Ctrl-C exits at once.
+   * Aborted by the first Ctrl-C (SIGINT), SIGTERM (a cancelled CI job) or SIGHUP (a closed
+   * terminal): operations stop waiting, start nothing new, stop what they run on instances and end
+   * with an InterruptedError saying what was done (exit 130). The abort reason is the signal's name.
+   * A second signal, or one while nothing honours the abort, ends the process at once (SIGINT with
+   * exit 130, the others by the signal itself, as without wolphin's handler).
    */
   protected interruptSignal(): AbortSignal {
     if (!this.interrupt) {
@@ -163,23 +170,49 @@ export abstract class BaseCommand extends Command {
         if (type === 'abort') listened = true
         add(type, fn, o)
       }) as typeof ac.signal.addEventListener
-      this.onSigint = () => {
-        // A second Ctrl-C, or one while nothing honours the signal (no plan being applied, no
-        // watch, wait or exec/put fan-out has listened yet), exits at once as Ctrl-C always did.
-        if (ac.signal.aborted || !(this.applying || listened)) {
-          process.stderr.write('\nwolphin: interrupted\n')
-          process.exit(ExitCode.Interrupted)
+      // After SIGHUP the terminal is gone: a failed write to it must not end the process before
+      // the commands on the instances are stopped.
+      const say = (s: string) => {
+        try {
+          process.stderr.write(s)
+        } catch {
+          // nowhere to say it
         }
-        process.stderr.write(
-          '\ninterrupted: finishing the calls in flight, starting nothing new (Ctrl-C again to quit now)\n',
-        )
-        ac.abort()
       }
-      process.on('SIGINT', this.onSigint)
+      for (const sig of INTERRUPTS) {
+        const handler = () => {
+          if (sig === 'SIGHUP') process.stderr.on('error', () => {})
+          // SIGTERM or SIGHUP again while the stop is under way (a wrapper passing the signal on,
+          // a process group signalled twice) does not cut it short; a second Ctrl-C does.
+          if (ac.signal.aborted && sig !== 'SIGINT' && listened) return
+          if (ac.signal.aborted || !(this.applying || listened)) {
+            if (sig === 'SIGINT') {
+              say('\nwolphin: interrupted\n')
+              process.exit(ExitCode.Interrupted)
+            }
+            for (const [s, h] of this.onInterrupt) process.removeListener(s, h)
+            process.kill(process.pid, sig)
+            return
+          }
+          const what = sig === 'SIGINT' ? '' : ` (${sig})`
+          say(
+            `\ninterrupted${what}: finishing the calls in flight, starting nothing new (Ctrl-C again to quit now)\n`,
+          )
+          ac.abort(sig)
+        }
+        this.onInterrupt.push([sig, handler])
+        process.on(sig, handler)
+      }
+      // The reader of stdout went away (`| head`): what runs on instances is stopped as on
+      // SIGPIPE, rather than left running behind an exit.
+      stdoutClosed.handler = () => {
+        if (!listened) process.exit(0)
+        if (!ac.signal.aborted) ac.abort('SIGPIPE')
+      }
     }
     return this.interrupt.signal
   }
-  private onSigint: (() => void) | null = null
+  private onInterrupt: Array<[NodeJS.Signals, () => void]> = []
   /** A Project operation announced its plan: Ctrl-C now stops it gracefully. */
   private applying = false
 
@@ -238,7 +271,8 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async finally(err: Error | undefined): Promise<unknown> {
-    if (this.onSigint) process.removeListener('SIGINT', this.onSigint)
+    for (const [sig, h] of this.onInterrupt) process.removeListener(sig, h)
+    stdoutClosed.handler = null
     if (this.finishProgress) await this.finishProgress().catch(() => {})
     return super.finally(err)
   }
@@ -257,21 +291,11 @@ export abstract class BaseCommand extends Command {
       throw err
     const code =
       err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
-    const message = missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message)
-    if (this.jsonEnabled()) {
-      const body: Record<string, unknown> = {
-        error: {
-          code: err instanceof WolphinError ? err.code : code === 2 ? 'USAGE' : 'ERROR',
-          message,
-          exitCode: code,
-        },
-      }
-      if (err instanceof InterruptedError && err.report) Object.assign(body.error as object, err.report)
-      if (err instanceof PartialFailureError) {
-        ;(body.error as Record<string, unknown>).failures = err.failures
-        if (err.result && typeof err.result === 'object') Object.assign(body, err.result)
-      }
-      this.logJson(body)
+    const message = this.errorMessage(err)
+    if (err instanceof AlreadyReported) {
+      // The command wrote its own report (a streamed --json document).
+    } else if (this.jsonEnabled()) {
+      this.logJson(this.errorJson(err))
     } else {
       process.stderr.write(`wolphin: error: ${message}\n`)
       if (err instanceof PartialFailureError)
@@ -283,8 +307,61 @@ export abstract class BaseCommand extends Command {
       }
       if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
     }
+    // Exiting drops what stdout still holds: a slow reader gets all of it first.
+    await drainStdout()
     this.exit(code)
   }
+
+  /** The --json document of an error: `{error: {code, message, exitCode, ...}}` and a result. */
+  /** The one line an error is reported as (a missing argument named with the usage). */
+  protected errorMessage(err: Error & {oclif?: {exit?: number}}): string {
+    return missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message)
+  }
+
+  protected errorJson(err: Error & {oclif?: {exit?: number}}): Record<string, unknown> {
+    const code =
+      err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
+    const body: Record<string, unknown> = {
+      error: {
+        code: err instanceof WolphinError ? err.code : code === 2 ? 'USAGE' : 'ERROR',
+        message: this.errorMessage(err),
+        exitCode: code,
+      },
+    }
+    if (err instanceof InterruptedError && err.report) Object.assign(body.error as object, err.report)
+    if (err instanceof PartialFailureError) {
+      ;(body.error as Record<string, unknown>).failures = err.failures
+      if (err.result && typeof err.result === 'object') Object.assign(body, err.result)
+    }
+    return body
+  }
+}
+
+/** The command has written its own report (a streamed --json document); only its exit code is left. */
+export class AlreadyReported extends WolphinError {
+  constructor(exitCode: number) {
+    super('reported', 'REPORTED', exitCode)
+  }
+}
+
+/** Resolves once everything written to stdout and stderr has been handed to the OS (or failed). */
+export async function drainStdout(): Promise<void> {
+  await Promise.all([drained(process.stdout), drained(process.stderr)])
+}
+
+async function drained(out: NodeJS.WriteStream): Promise<void> {
+  if (!out.writableLength || out.destroyed) return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done)
+      out.off('error', done)
+      out.off('close', done)
+      resolve()
+    }
+    out.on('drain', done)
+    out.on('error', done)
+    out.on('close', done)
+  })
 }
 
 const warningsToStderr: EventSink = (e) => {

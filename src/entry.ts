@@ -5,6 +5,8 @@ import {readFileSync} from 'node:fs'
 import {arch, platform, release} from 'node:os'
 import v8 from 'node:v8'
 
+import {stdoutClosed} from './util/stdout-closed.js'
+
 interface PackageJson {
   name: string
   version: string
@@ -46,7 +48,11 @@ export async function main(): Promise<void> {
   if (fastVersion()) return
   // A reader that went away (`wolphin status --json | head`) is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0)
+    // EPIPE: the reader went away; EIO: the terminal hung up (SIGHUP follows or came first).
+    if (e.code === 'EPIPE' || e.code === 'EIO') {
+      if (stdoutClosed.handler) return stdoutClosed.handler()
+      process.exit(0)
+    }
     throw e
   })
   // Keep V8's young generation at its initial size instead of letting it double as garbage comes

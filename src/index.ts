@@ -97,6 +97,8 @@ export {
   defaultPinRecordFile,
   parseKnownHosts,
   fingerprint,
+  OutputFiles,
+  teeSinks,
 } from './exec/index.js'
 export type {
   ExecEvent,
@@ -115,4 +117,6 @@ export type {
   TargetResult,
   WaitForSshOptions,
   HostKeyVerifier,
+  OutputSink,
+  Delivery,
 } from './exec/index.js'

@@ -1,6 +1,10 @@
+import os from 'node:os'
+import path from 'node:path'
+
 import * as Flags from '@oclif/core/flags'
 
 import {
+  AlreadyReported,
   BaseCommand,
   type GlobalFlagValues,
   type SelectionFlagValues,
@@ -8,7 +12,9 @@ import {
 } from '../base-command.js'
 import {MAX_DURATION_TEXT, parseDuration} from '../config/duration.js'
 import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
+import type {OutputSink} from '../exec/output.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
+import type {ExecOutput} from '../ui/exec-output.js'
 
 export const fanOutFlags = {
   concurrency: Flags.integer({summary: 'Instances at once (default: ssh.concurrency).', min: 1, max: 1024}),
@@ -35,13 +41,25 @@ export function parseTimeout(v: string | undefined): number | undefined {
   return ms / 1000
 }
 
-/** Renders the fan-out's events on the terminal; nothing under --json. */
-export async function renderer(json: boolean, group: boolean): Promise<ExecEventSink> {
-  const {createExecRenderer} = await import('../ui/exec-output.js')
-  return createExecRenderer({
-    mode: json ? 'quiet' : group ? 'group' : 'stream',
-    colour: {stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY)},
+/**
+ * The terminal side of a fan-out: its events, and every instance's output (prefixed lines, or
+ * blocks with --group, or nothing with --quiet). Under --json, nothing on the terminal.
+ */
+export async function terminalOutput(
+  json: boolean,
+  opts: {group?: boolean; quiet?: boolean; prefix?: boolean},
+): Promise<{onEvent: ExecEventSink; output?: ExecOutput}> {
+  if (json) return {onEvent: () => {}}
+  const {createExecOutput} = await import('../ui/exec-output.js')
+  const output = createExecOutput({
+    mode: opts.quiet ? 'quiet' : opts.group ? 'group' : 'stream',
+    prefix: opts.prefix ?? true,
+    colour: {
+      stdout: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+      stderr: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    },
   })
+  return {onEvent: output.onEvent, output}
 }
 
 /** The summary line on stderr, then the exit code through BaseCommand's catch. */
@@ -52,8 +70,11 @@ export async function finish(result: ExecResult, json: boolean, what: string): P
     const line = (r: ExecResult['results'][number]) =>
       `${r.name}: ${r.status === 'ok' ? 'ok' : (r.error ?? (r.exitCode !== null ? `exit ${r.exitCode}` : r.status))}`
     const it = what === 'put' || what === 'get' ? 'the copy' : 'the command'
+    const unstopped = result.results.filter((r) => r.stop === 'running' || r.stop === 'unknown').length
     throw new InterruptedError(
-      `interrupted: ${it} was stopped where it was running and not started on the rest`,
+      unstopped
+        ? `interrupted: ${it} could not be stopped (or stopping could not be confirmed) on ${unstopped} instance(s), see below; not started on the rest`
+        : `interrupted: ${it} was stopped where it was running and not started on the rest`,
       {
         done: result.results.filter((r) => r.status === 'ok').map(line),
         notDone: result.results.filter((r) => r.status !== 'ok').map(line),
@@ -82,29 +103,37 @@ export abstract class FanOutCommand extends BaseCommand {
   static enableJsonFlag = true
 
   protected async openFanOut(
-    flags: GlobalFlagValues & SelectionFlagValues & {group: boolean; timeout?: string},
+    flags: GlobalFlagValues &
+      SelectionFlagValues & {group: boolean; timeout?: string; quiet?: boolean; prefix?: boolean},
   ) {
     const timeout = parseTimeout(flags.timeout)
     const selector = await this.selection(flags)
     const json = this.jsonEnabled()
-    const onEvent = await renderer(json, flags.group)
+    const {onEvent, output: terminal} = await terminalOutput(json, flags)
     const project = await this.openProject(flags, {
       onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
     })
-    return {timeout, selector, json, onEvent, project}
+    /** Where instance output goes on the terminal (undefined under --json: captured into results). */
+    const output: OutputSink | undefined = terminal?.sink
+    return {timeout, selector, json, onEvent, project, output, terminal}
   }
 }
 
 export default class Exec extends FanOutCommand {
   static summary = 'Run a command on the running instances of the selection, over SSH or SSM.'
   static description = `Everything after "--" is the command, run by the remote login shell. Each output line is prefixed
-with the instance Name (stdout to stdout, stderr to stderr); a summary follows on stderr. Exits 0 when
-every instance succeeded, with the remote exit code when there is one instance, 3 otherwise.`
+with the instance Name (stdout to stdout, stderr to stderr); the bytes are passed on unchanged, and a
+slow reader slows the commands down rather than losing output. A summary follows on stderr. Exits 0
+when every instance succeeded, with the remote exit code when there is one instance, 3 otherwise.
+Ctrl-C, SIGTERM, SIGHUP and --timeout stop the commands on the instances (sudo'ed ones included) and
+say what was stopped.`
   static strict = false
   static examples = [
     "<%= config.bin %> exec -- 'uptime'",
     '<%= config.bin %> exec -i 1-4 --concurrency 2 --timeout 5m -- ./run-load.sh --rate 500',
     "<%= config.bin %> exec --group -- 'df -h /'",
+    '<%= config.bin %> exec --output-dir results --quiet --env RATE=500 -- ./run-load.sh',
+    "<%= config.bin %> exec -i 1 --no-prefix -- 'tar czf - /var/log/app' > logs.tgz",
     "<%= config.bin %> exec --via ssm --json -- 'systemctl is-active nginx'",
   ]
   static flags = {
@@ -115,21 +144,85 @@ every instance succeeded, with the remote exit code when there is one instance, 
       default: 'ssh',
     }),
     ...fanOutFlags,
+    prefix: Flags.boolean({
+      summary: 'Prefix each output line with the instance Name (--no-prefix: the bytes as they are).',
+      default: true,
+      allowNo: true,
+    }),
+    raw: Flags.boolean({summary: 'The same as --no-prefix.', default: false}),
+    quiet: Flags.boolean({
+      char: 'q',
+      summary: 'Print no instance output (with --output-dir: to the files only).',
+      default: false,
+    }),
+    'output-dir': Flags.string({
+      summary: "Also write each instance's stdout and stderr to DIR/<name>/stdout and DIR/<name>/stderr.",
+    }),
+    env: Flags.string({
+      summary: 'Export KEY=VALUE for the command; repeatable.',
+      multiple: true,
+    }),
+    tty: Flags.boolean({
+      summary: 'Allocate a terminal (for sudo with requiretty); stdout and stderr arrive merged.',
+      default: false,
+    }),
   }
 
-  async run(): Promise<ExecResult> {
+  async run(): Promise<ExecResult | undefined> {
     const {flags, argv} = await this.parse(Exec)
     const command = (argv as string[]).join(' ').trim()
     if (!command) throw new UsageError('exec: no command given; expected: wolphin exec [flags] -- COMMAND...')
-    const {timeout, selector, json, onEvent, project} = await this.openFanOut(flags)
-    const result = await project.exec(selector, command, {
-      via: flags.via as 'ssh' | 'ssm',
-      concurrency: flags.concurrency,
-      timeout,
-      failFast: flags['fail-fast'],
-      acceptNewHostKey: flags['accept-new-host-key'],
-      onEvent,
-    })
-    return finish(result, json, 'command')
+    const {parseEnv} = await import('../exec/remote-command.js')
+    const env = parseEnv(flags.env)
+    if (flags.tty && flags.via === 'ssm')
+      throw new UsageError('--tty: SSM Run Command has no terminal; use --via ssh')
+    if (flags['output-dir']) {
+      const {stat} = await import('node:fs/promises')
+      const st = await stat(flags['output-dir']).catch(() => null)
+      if (st && !st.isDirectory())
+        throw new UsageError(`--output-dir: ${flags['output-dir']} exists and is not a directory`)
+    }
+    const prefix = flags.prefix && !flags.raw
+    const {timeout, selector, json, onEvent, project, terminal} = await this.openFanOut({...flags, prefix})
+    const {OutputFiles} = await import('../exec/output-files.js')
+    const {teeSinks} = await import('../exec/output.js')
+    const {mkdtemp, rm} = await import('node:fs/promises')
+    const sinks: OutputSink[] = []
+    if (terminal) sinks.push(terminal.sink)
+    const files = flags['output-dir'] ? new OutputFiles(path.resolve(flags['output-dir'])) : null
+    if (files) sinks.push(files)
+    // --json: the output is spooled to files (--output-dir's, or temporary ones) and the document
+    // is written from them, so its size does not bound memory.
+    const spoolDir = json && !files ? await mkdtemp(path.join(os.tmpdir(), 'wolphin-exec-')) : null
+    const spool = files ?? (spoolDir ? new OutputFiles(spoolDir) : null)
+    if (spoolDir && spool) sinks.push(spool)
+    try {
+      const result = await project.exec(selector, command, {
+        via: flags.via as 'ssh' | 'ssm',
+        concurrency: flags.concurrency,
+        timeout,
+        failFast: flags['fail-fast'],
+        acceptNewHostKey: flags['accept-new-host-key'],
+        onEvent,
+        output: teeSinks(...sinks),
+        env,
+        tty: flags.tty,
+      })
+      if (!json || !spool) return await finish(result, json, 'command')
+      const {writeExecJson} = await import('../ui/exec-json.js')
+      let failure: Error | undefined
+      try {
+        await finish(result, true, 'command')
+      } catch (e) {
+        failure = e as Error
+      }
+      const doc = failure ? {...this.errorJson(failure), ...result} : result
+      await writeExecJson(process.stdout, doc as typeof result & Record<string, unknown>, spool)
+      if (failure) throw new AlreadyReported(result.exitCode)
+      return undefined
+    } finally {
+      await terminal?.close()
+      if (spoolDir) await rm(spoolDir, {recursive: true, force: true})
+    }
   }
 }

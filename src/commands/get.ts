@@ -31,6 +31,7 @@ home directory. Running it again replaces what an earlier get left.`
       concurrency: flags.concurrency,
       timeout,
       failFast: flags['fail-fast'],
+      acceptNewHostKey: flags['accept-new-host-key'],
       onEvent,
     })
     return finish(result, json, 'get')

@@ -22,13 +22,14 @@ user's home directory.`
 
   async run(): Promise<ExecResult> {
     const {flags, args} = await this.parse(Put)
-    const {timeout, selector, json, onEvent, project} = await this.openFanOut(flags)
+    const {timeout, selector, json, onEvent, project, output} = await this.openFanOut(flags)
     const result = await project.put(selector, args.local, args.remote, {
       concurrency: flags.concurrency,
       timeout,
       failFast: flags['fail-fast'],
       acceptNewHostKey: flags['accept-new-host-key'],
       onEvent,
+      output,
     })
     return finish(result, json, 'put')
   }

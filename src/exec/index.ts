@@ -25,3 +25,6 @@ export {
   LoginError,
 } from './ssh-config.js'
 export type {SshConfigResult, SshConfigOptions, SshHostEntry, PreparedLogin} from './ssh-config.js'
+export {MemoryCapture, teeSinks, MAX_CAPTURE} from './output.js'
+export type {OutputSink, Delivery} from './output.js'
+export {OutputFiles} from './output-files.js'

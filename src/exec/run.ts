@@ -14,7 +14,9 @@ import type {AwsOptions, Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {getOverSftp, instanceFolder, planGet} from './get.js'
+import type {OutputSink} from './output.js'
 import {CopyError, type CopyOutcome, planPut, putOverSftp} from './put.js'
+import {withEnv} from './remote-command.js'
 import {sshConfigOf, sshSettings} from './settings.js'
 import {createSshConnector, type Connector, type SshSession} from './ssh.js'
 import {emptyResult, fanOut, runSsh, type TargetIo} from './ssh-runner.js'
@@ -64,9 +66,19 @@ export interface ExecOptions {
    * instance was rebuilt on purpose. The `wolphin:host-key` tag must still agree, or be absent.
    */
   acceptNewHostKey?: boolean
+  /**
+   * Where every chunk of every instance's output goes, unchanged, with backpressure (the command
+   * is paused while the sink is full). Without it, output is captured into the results (up to
+   * 8 MiB a stream) and reported as `line` events.
+   */
+  output?: OutputSink
+  /** Variables exported for the command (by the remote shell: `export K='v'; COMMAND`). */
+  env?: Record<string, string>
+  /** Allocate a terminal for the command (SSH only; stdout and stderr then arrive merged). */
+  tty?: boolean
 }
 
-export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
+export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs' | 'env' | 'tty'>
 export type GetOptions = PutOptions
 
 export interface Selection {
@@ -180,7 +192,8 @@ export async function execOnProject(
       port: 0,
       instance: i,
     }))
-    const results = await runSsm(targets, command, port, {
+    const results = await runSsm(targets, withEnv(command, opts.env), port, {
+      output: opts.output,
       timeoutMs,
       concurrency: opts.concurrency,
       failFast: opts.failFast,
@@ -203,6 +216,9 @@ export async function execOnProject(
       failFast: opts.failFast,
       onEvent: emit,
       signal: opts.signal,
+      output: opts.output,
+      env: opts.env,
+      tty: opts.tty,
     })
     return finalResult(project, via, 'exec', false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
@@ -277,6 +293,7 @@ async function copyOnProject(
         failFast: opts.failFast,
         onEvent: emit,
         signal: opts.signal,
+        output: opts.output,
       },
       copyWork(copyFor(targets)),
     )

@@ -1,7 +1,8 @@
-import {LineSplitter} from './lines.js'
 import {pool} from '../util/async.js'
+import {type Delivery, MemoryCapture, type OutputSink} from './output.js'
+import {describeStop, type StopOutcome, withEnv} from './remote-command.js'
 import {type Connector, describeConnectError, type SshSession, UnreachableError} from './ssh.js'
-import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
+import {type ExecEventSink, type OutputStream, refOf, type Target, type TargetResult} from './types.js'
 
 export interface FanOutOptions {
   concurrency: number
@@ -10,12 +11,25 @@ export interface FanOutOptions {
   /** Stop starting new targets after the first one that fails or is unreachable. */
   failFast?: boolean
   onEvent?: ExecEventSink
-  /** Aborted (Ctrl-C): nothing new starts; targets in flight are stopped as on a timeout. */
+  /**
+   * Aborted (Ctrl-C, SIGTERM, SIGHUP): nothing new starts; targets in flight are stopped as on a
+   * timeout. The abort reason, when it is a signal name, names the interrupt in the results.
+   */
   signal?: AbortSignal
+  /**
+   * Where every chunk of output goes, with backpressure. Without one, output is captured in memory
+   * (up to 8 MiB a stream) into the results and reported as `line` events.
+   */
+  output?: OutputSink
 }
 
-export const INTERRUPTED = 'interrupted (Ctrl-C)'
-export const NOT_RUN_INTERRUPTED = 'not run: interrupted (Ctrl-C)'
+/** How an interrupt is named in results: Ctrl-C for SIGINT, the signal's name otherwise. */
+export function interruptName(signal?: AbortSignal): string {
+  const r: unknown = signal?.reason
+  return typeof r === 'string' && /^SIG[A-Z]+$/.test(r) && r !== 'SIGINT' ? r : 'Ctrl-C'
+}
+export const interrupted = (signal?: AbortSignal) => `interrupted (${interruptName(signal)})`
+export const notRunInterrupted = (signal?: AbortSignal) => `not run: ${interrupted(signal)}`
 
 export function emptyResult(
   t: Target,
@@ -45,9 +59,11 @@ export async function fanOut(
   targets: Target[],
   connector: Connector,
   opts: FanOutOptions,
-  work: (session: SshSession, t: Target, io: TargetIo) => Promise<Partial<TargetResult>>,
+  work: (session: SshSession, t: Target, io: TargetIo) => Promise<WorkOutcome>,
 ): Promise<TargetResult[]> {
   const emit = opts.onEvent ?? (() => {})
+  const capture = opts.output ? null : new MemoryCapture(emit)
+  const sink: OutputSink = opts.output ?? capture!
   let stopped = false
   return pool(
     targets,
@@ -68,23 +84,40 @@ export async function fanOut(
       opts.signal?.addEventListener('abort', interrupt, {once: true})
       // Why the target was stopped, if it was: its result says that rather than what followed.
       const stoppedWhy = () =>
-        timedOut ? `timed out after ${opts.timeoutMs! / 1000}s` : opts.signal?.aborted ? INTERRUPTED : null
-      const out = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stdout', line}))
-      const err = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stderr', line}))
-      const io: TargetIo = {stdout: out, stderr: err, signal: ac.signal}
+        timedOut
+          ? `timed out after ${opts.timeoutMs! / 1000}s`
+          : opts.signal?.aborted
+            ? interrupted(opts.signal)
+            : null
+      const ref = refOf(t)
+      // The first output that could not be delivered (a full disk, a closed file), if any.
+      let lost: string | null = null
+      const deliver = (stream: OutputStream) => ({
+        push(chunk: Buffer | string): Delivery {
+          if (lost !== null) return true
+          const d = sink.write(ref, stream, typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+          if (d === true) return true
+          return d.catch((e: unknown) => {
+            lost ??= (e as Error).message ?? String(e)
+          })
+        },
+      })
+      const io: TargetIo = {stdout: deliver('stdout'), stderr: deliver('stderr'), signal: ac.signal}
       let result: TargetResult
       let session: SshSession | null = null
       try {
         session = await connector(t, ac.signal)
+        // Stopped while connecting: the command is not started at all.
+        if (ac.signal.aborted) throw new Error('stopped before the command started')
         const r = await work(session, t, io)
-        out.end()
-        err.end()
-        result = {...emptyResult(t, 'ok', null, started), ...r, stdout: out.text(), stderr: err.text()}
+        const {stopFound: stop, ...rest} = r
+        result = {...emptyResult(t, 'ok', null, started), ...rest}
         const why = stoppedWhy()
         if (why !== null) {
           result.status = 'failed'
           result.exitCode = null
-          result.error = why
+          result.error = stop ? `${why}: ${describeStop(stop)}` : why
+          if (stop) result.stop = stop.kind === 'none' ? 'ended' : stop.kind
         } else if (result.error === null && (result.exitCode ?? 0) !== 0) {
           result.status = 'failed'
         } else if (result.error === null && result.signal) {
@@ -92,20 +125,29 @@ export async function fanOut(
           result.error = `killed by signal ${result.signal}`
         } else if (result.error !== null) result.status = 'failed'
       } catch (e) {
-        out.end()
-        err.end()
         const why = stoppedWhy()
         const unreachable = e instanceof UnreachableError && why === null
         result = {
           ...emptyResult(t, unreachable ? 'unreachable' : 'failed', null, started),
-          stdout: out.text(),
-          stderr: err.text(),
           error: why ?? (unreachable ? (e as Error).message : describeConnectError(e)),
         }
       } finally {
         if (timer) clearTimeout(timer)
         opts.signal?.removeEventListener('abort', interrupt)
         session?.close()
+      }
+      await sink.end(ref, result).catch((e: unknown) => {
+        lost ??= (e as Error).message ?? String(e)
+      })
+      if (capture) Object.assign(result, capture.take(ref))
+      else {
+        result.stdout = null
+        result.stderr = null
+      }
+      // Output that did not arrive where it was sent is a failure, whatever the command did.
+      if (lost !== null) {
+        result.status = 'failed'
+        result.error = `${result.error ? `${result.error}; ` : ''}output lost: ${lost}`
       }
       result.durationMs = Date.now() - started
       if (result.status !== 'ok' && opts.failFast) stopped = true
@@ -118,7 +160,9 @@ export async function fanOut(
         const r = emptyResult(
           t,
           'skipped',
-          opts.signal?.aborted ? NOT_RUN_INTERRUPTED : 'not run: an earlier target failed (--fail-fast)',
+          opts.signal?.aborted
+            ? notRunInterrupted(opts.signal)
+            : 'not run: an earlier target failed (--fail-fast)',
         )
         emit({type: 'done', target: refOf(t), result: r})
         return r
@@ -127,21 +171,39 @@ export async function fanOut(
   )
 }
 
+/** One target's output streams (a returned promise: wait before pushing more) and its stop signal. */
 export interface TargetIo {
-  stdout: LineSplitter
-  stderr: LineSplitter
+  stdout: {push(chunk: Buffer | string): Delivery}
+  stderr: {push(chunk: Buffer | string): Delivery}
   signal: AbortSignal
 }
 
+/** What a target's work returns: result fields, and what stopping it found when it was stopped. */
+export type WorkOutcome = Omit<Partial<TargetResult>, 'stop'> & {stopFound?: StopOutcome}
+
+export interface CommandOptions {
+  /** Variables exported before the command runs. */
+  env?: Record<string, string>
+  /** Allocate a terminal (stdout and stderr then arrive merged on stdout). */
+  tty?: boolean
+}
+
 /** Runs `command` on every target over SSH. */
-export function runSsh(targets: Target[], command: string, connector: Connector, opts: FanOutOptions) {
+export function runSsh(
+  targets: Target[],
+  command: string,
+  connector: Connector,
+  opts: FanOutOptions & CommandOptions,
+) {
+  const remote = withEnv(command, opts.env)
   return fanOut(targets, connector, opts, async (session, _t, io) => {
-    const r = await session.exec(command, {
+    const r = await session.exec(remote, {
       signal: io.signal,
+      tty: opts.tty,
       onData: (stream, chunk) => io[stream].push(chunk),
     })
     if (r.exitCode === null && r.signal === null && !io.signal.aborted)
       return {error: 'the session closed without an exit status'}
-    return {exitCode: r.exitCode, signal: r.signal}
+    return {exitCode: r.exitCode, signal: r.signal, stopFound: r.stop}
   })
 }

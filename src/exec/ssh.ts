@@ -3,15 +3,17 @@
  * and the SFTP half (put). ssh2 is loaded on first use.
  */
 import {createSecretKey} from 'node:crypto'
-import type {Duplex} from 'node:stream'
+import type {Duplex, Readable} from 'node:stream'
 
-import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
+import type {Client, ClientChannel, ConnectConfig, ExecOptions, PseudoTtyOptions, SFTPWrapper} from 'ssh2'
 
 import {HostKeyError} from '../errors.js'
 import type {HostKeySubject, HostKeyVerifier} from './host-keys.js'
 import {isLoopback} from './address.js'
 import {sleep} from '../util/async.js'
 import {loadSsh2} from './ssh2-module.js'
+import type {Delivery} from './output.js'
+import {parseStopReport, STOP_SCRIPT, type StopOutcome} from './remote-command.js'
 import type {OutputStream, Target} from './types.js'
 
 export interface SshSettings {
@@ -28,10 +30,14 @@ export interface SshSettings {
 
 /** An open SSH session to one target. */
 export interface SshSession {
+  /**
+   * Runs `command`. `onData` gets every chunk; returning a promise pauses that stream until it
+   * settles. Aborting `signal` stops the command on the host; `stop` then says what that found.
+   */
   exec(
     command: string,
-    io: {onData(stream: OutputStream, chunk: Buffer): void; signal?: AbortSignal},
-  ): Promise<{exitCode: number | null; signal: string | null}>
+    io: {onData(stream: OutputStream, chunk: Buffer): Delivery | void; signal?: AbortSignal; tty?: boolean},
+  ): Promise<{exitCode: number | null; signal: string | null; stop?: StopOutcome}>
   sftp(): Promise<SFTPWrapper>
   close(): void
   /** The underlying ssh2 client. */
@@ -93,6 +99,7 @@ export function createSshConnector(
         client.end()
         reject(hostKeyError ? new UnreachableError(hostKeyError.message, true) : e)
       }
+      if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, {once: true})
       client.once('ready', () => {
         if (settled) return void client.end()
@@ -260,27 +267,38 @@ function sessionOf(client: Client): SshSession {
     sftp: () => new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s)))),
     exec: (command, io) =>
       new Promise((resolve, reject) => {
-        client.exec(command, (err, ch) => {
+        const opts: ExecOptions = io.tty ? {pty: {term: 'xterm', modes: {ONLCR: 0}} as PseudoTtyOptions} : {}
+        client.exec(command, opts, (err, ch) => {
           if (err) return reject(err)
           let exitCode: number | null = null
           let sig: string | null = null
+          let stop: StopOutcome | undefined
           let done = false
+          // Settled once the channel closed and both streams were read to their end: output still
+          // held back by a paused stream is delivered before the result.
+          let open = 3
           const settle = () => {
             if (done) return
             done = true
             io.signal?.removeEventListener('abort', onAbort)
-            resolve({exitCode, signal: sig})
+            resolve({exitCode, signal: sig, stop})
           }
-          // On timeout: sshd ignores the "signal" request for sessions without a terminal, so a
-          // second session kills the process group of every other session of this connection
-          // (sshd makes each session's command a process-group leader), then we stop waiting.
+          // Once stopping has started, the result waits for what it found.
+          let stopping: Promise<void> | null = null
+          const closed = () => {
+            if (--open === 0) void (stopping ?? Promise.resolve()).then(settle)
+          }
+          // On timeout or interrupt: sshd ignores the "signal" request for sessions without a
+          // terminal, so a second session stops this connection's commands (see STOP_SCRIPT), then
+          // the channel is closed whatever it found.
           const onAbort = () => {
             try {
-              ch.signal('KILL')
+              ch.signal('TERM')
             } catch {
               // the channel may be gone already
             }
-            void killOtherSessions(client).finally(() => {
+            stopping = stopOtherSessions(client).then((s) => {
+              stop = s
               try {
                 ch.close()
               } catch {
@@ -289,41 +307,51 @@ function sessionOf(client: Client): SshSession {
               settle()
             })
           }
-          io.signal?.addEventListener('abort', onAbort, {once: true})
+          if (io.signal?.aborted) onAbort()
+          else io.signal?.addEventListener('abort', onAbort, {once: true})
           ch.on('exit', (code: number | null, signalName?: string) => {
             if (typeof code === 'number') exitCode = code
             if (signalName) sig = signalName
           })
-          ch.on('data', (d: Buffer) => io.onData('stdout', d))
-          ch.stderr.on('data', (d: Buffer) => io.onData('stderr', d))
-          ch.on('close', settle)
+          const feed = (stream: OutputStream, from: Readable) => {
+            from.on('data', (d: Buffer) => {
+              const r = io.onData(stream, d)
+              if (r === true || r === undefined) return
+              // Backpressure: a paused stream stops reading, so ssh2 stops opening the channel's
+              // window and the remote command blocks on its writes.
+              from.pause()
+              void r.finally(() => from.resume())
+            })
+            from.once('end', closed)
+          }
+          feed('stdout', ch)
+          feed('stderr', ch.stderr)
+          ch.on('close', closed)
           ch.end() // no stdin: the command reads EOF, like ssh -n
         })
       }),
   }
 }
 
-/** Kills the process groups of this connection's other sessions (best effort, bounded). */
-export const KILL_OTHER_SESSIONS =
-  'for p in $(pgrep -P "$PPID" 2>/dev/null); do [ "$p" = "$$" ] || kill -KILL -- "-$p" "$p" 2>/dev/null; done; true'
-
-function killOtherSessions(client: Client): Promise<void> {
+/** Runs STOP_SCRIPT on the connection (bounded in time) and says what it found. */
+function stopOtherSessions(client: Client): Promise<StopOutcome> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, 3000)
-    const done = () => {
+    let out = ''
+    const t = setTimeout(() => done({kind: 'unknown', detail: 'no answer within 10s'}), 10_000)
+    function done(s?: StopOutcome) {
       clearTimeout(t)
-      resolve()
+      resolve(s ?? parseStopReport(out))
     }
     try {
-      client.exec(KILL_OTHER_SESSIONS, (err, ch) => {
-        if (err) return done()
-        ch.on('data', () => {})
+      client.exec(STOP_SCRIPT, (err, ch) => {
+        if (err) return done({kind: 'unknown', detail: describeConnectError(err)})
+        ch.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)))
         ch.stderr.on('data', () => {})
-        ch.on('close', done)
+        ch.on('close', () => done())
         ch.end()
       })
-    } catch {
-      done()
+    } catch (e) {
+      done({kind: 'unknown', detail: describeConnectError(e)})
     }
   })
 }

@@ -1,9 +1,9 @@
 /** Run Command over SSM: the same contract as the SSH fan-out, for fleets with no inbound SSH. */
 import type {InvocationOutput, SsmPort} from '../aws/ssm.js'
 import {AwsError} from '../errors.js'
-import {LineSplitter} from './lines.js'
 import {pool, sleep} from '../util/async.js'
-import {emptyResult, INTERRUPTED, NOT_RUN_INTERRUPTED} from './ssh-runner.js'
+import {MemoryCapture, type OutputSink} from './output.js'
+import {emptyResult, interrupted as interruptedBy, notRunInterrupted} from './ssh-runner.js'
 import {type ExecEventSink, refOf, type Target, type TargetResult} from './types.js'
 
 export const SSM_BATCH = 50
@@ -28,6 +28,8 @@ export interface SsmRunOptions {
   onEvent?: ExecEventSink
   /** Aborted (Ctrl-C): no batch is sent any more, and the invocations in flight are cancelled. */
   signal?: AbortSignal
+  /** Where each instance's output goes; without one it is captured into the results. */
+  output?: OutputSink
 }
 
 /** SSM's default executionTimeout is one hour; without --timeout we wait that long and a bit. */
@@ -46,23 +48,40 @@ export async function runSsm(
   const started = Date.now()
   let failed = false
 
-  const finish = (t: Target, r: TargetResult) => {
+  const capture = opts.output ? null : new MemoryCapture(emit)
+  const sink: OutputSink = opts.output ?? capture!
+  const finish = async (t: Target, r: TargetResult, output?: InvocationOutput) => {
     r.durationMs = Date.now() - started
+    const ref = refOf(t)
+    let lost: string | null = null
+    const put = async (stream: 'stdout' | 'stderr', text: string) => {
+      if (text) await sink.write(ref, stream, Buffer.from(text))
+    }
+    try {
+      if (output) {
+        await put('stdout', output.stdout)
+        await put('stderr', output.stderr)
+      }
+      await sink.end(ref, r)
+    } catch (e) {
+      lost = (e as Error).message ?? String(e)
+    }
+    if (capture) Object.assign(r, capture.take(ref))
+    else if (output) {
+      r.stdout = null
+      r.stderr = null
+    }
+    if (lost !== null) {
+      r.status = 'failed'
+      r.error = `${r.error ? `${r.error}; ` : ''}output lost: ${lost}`
+    }
     results.set(t.id, r)
     if (r.status !== 'ok') failed = true
-    emit({type: 'done', target: refOf(t), result: r})
+    emit({type: 'done', target: ref, result: r})
   }
 
   const fromOutput = (t: Target, o: InvocationOutput): TargetResult => {
     const r = emptyResult(t, 'ok', null, started)
-    const out = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stdout', line}))
-    const err = new LineSplitter((line) => emit({type: 'line', target: refOf(t), stream: 'stderr', line}))
-    out.push(o.stdout)
-    out.end()
-    err.push(o.stderr)
-    err.end()
-    r.stdout = out.text()
-    r.stderr = err.text()
     if (o.status === 'Success') r.exitCode = o.responseCode
     else if (o.status === 'Failed') {
       if (o.responseCode >= 0) r.exitCode = o.responseCode
@@ -81,12 +100,12 @@ export async function runSsm(
   const interrupted = () => opts.signal?.aborted === true
   const runBatch = async (batch: Target[]) => {
     if (interrupted()) {
-      for (const t of batch) finish(t, emptyResult(t, 'skipped', NOT_RUN_INTERRUPTED))
+      for (const t of batch) await finish(t, emptyResult(t, 'skipped', notRunInterrupted(opts.signal)))
       return
     }
     if (opts.failFast && failed) {
       for (const t of batch)
-        finish(t, emptyResult(t, 'skipped', 'not run: an earlier target failed (--fail-fast)'))
+        await finish(t, emptyResult(t, 'skipped', 'not run: an earlier target failed (--fail-fast)'))
       return
     }
     let live = batch
@@ -102,13 +121,13 @@ export async function runSsm(
       commandId = await send()
     } catch (e) {
       if (!(e instanceof AwsError && e.awsCode === 'InvalidInstanceId')) {
-        for (const t of live) finish(t, emptyResult(t, 'unreachable', (e as Error).message, started))
+        for (const t of live) await finish(t, emptyResult(t, 'unreachable', (e as Error).message, started))
         return
       }
       // Some instance of the batch is not managed by SSM: find which, send to the others.
       const online = await port.onlineManaged(live.map((t) => t.id)).catch(() => new Set<string>())
       for (const t of live)
-        if (!online.has(t.id)) finish(t, emptyResult(t, 'unreachable', NOT_MANAGED, started))
+        if (!online.has(t.id)) await finish(t, emptyResult(t, 'unreachable', NOT_MANAGED, started))
       live = live.filter((t) => online.has(t.id))
       if (!live.length) return
       try {
@@ -116,7 +135,7 @@ export async function runSsm(
       } catch (e2) {
         const msg =
           e2 instanceof AwsError && e2.awsCode === 'InvalidInstanceId' ? NOT_MANAGED : (e2 as Error).message
-        for (const t of live) finish(t, emptyResult(t, 'unreachable', msg, started))
+        for (const t of live) await finish(t, emptyResult(t, 'unreachable', msg, started))
         return
       }
     }
@@ -127,7 +146,7 @@ export async function runSsm(
     const bound = () => AbortSignal.timeout(Math.max(1, deadline - Date.now()))
     const collect = async (t: Target, o: InvocationOutput) => {
       pending.delete(t.id)
-      finish(t, fromOutput(t, o))
+      await finish(t, fromOutput(t, o), o)
     }
     // ListCommandInvocations gives every status of the batch in one call; where it is not
     // available (denied, or an endpoint without it) each pending invocation is asked for itself.
@@ -162,18 +181,18 @@ export async function runSsm(
           if (e instanceof AwsError && e.awsCode === 'InvocationDoesNotExist') return
           if (Date.now() >= deadline) return
           pending.delete(t.id)
-          finish(t, emptyResult(t, 'failed', `SSM: ${(e as Error).message}`, started))
+          await finish(t, emptyResult(t, 'failed', `SSM: ${(e as Error).message}`, started))
         }
       })
     }
     if (pending.size) {
       const why = interrupted()
-        ? `cancelled: ${INTERRUPTED}`
+        ? `cancelled: ${interruptedBy(opts.signal)}`
         : opts.failFast && failed && Date.now() < deadline
           ? 'cancelled: an earlier target failed (--fail-fast)'
           : `timed out after ${timeoutMs / 1000}s waiting for SSM`
       await port.cancel(commandId, [...pending.keys()], AbortSignal.timeout(5000)).catch(() => {})
-      for (const t of pending.values()) finish(t, emptyResult(t, 'failed', why, started))
+      for (const t of pending.values()) await finish(t, emptyResult(t, 'failed', why, started))
     }
   }
 

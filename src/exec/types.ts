@@ -22,10 +22,25 @@ export interface TargetResult {
   status: 'ok' | 'failed' | 'unreachable' | 'skipped'
   exitCode: number | null
   signal: string | null
-  stdout: string
-  stderr: string
+  /**
+   * What the command printed, byte for byte, as text when it is valid UTF-8; null when it is not
+   * (then `stdoutBase64` holds the bytes) or when the output went to a caller's sink instead.
+   */
+  stdout: string | null
+  stderr: string | null
+  /** The bytes of stdout in base64, present only when they are not valid UTF-8. */
+  stdoutBase64?: string
+  stderrBase64?: string
+  /** The in-memory capture (library use without an output sink) kept only the first 8 MiB. */
+  truncated?: true
   durationMs: number
   error: string | null
+  /**
+   * Only for a command stopped by a timeout or an interrupt: what stopping it found on the host.
+   * ended: it had already ended; stopped: it was stopped; running: it could not be stopped (the
+   * error names the processes); unknown: stopping could not be confirmed.
+   */
+  stop?: 'ended' | 'stopped' | 'running' | 'unknown'
 }
 
 export interface ExecSummary {

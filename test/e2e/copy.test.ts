@@ -122,7 +122,7 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       expect(res.error).to.match(/copy failed for 2 path\(s\)/)
       expect(res.error).to.include('app/conf/app.json: exists and is a directory')
       expect(res.error).to.include('app/data: exists and is not a directory (1 file(s) beneath not copied)')
-      expect(res.stderr.split('\n').filter(Boolean).sort()).to.deep.equal([
+      expect(res.stderr!.split('\n').filter(Boolean).sort()).to.deep.equal([
         'app/conf/app.json: exists and is a directory',
         'app/data: exists and is not a directory (1 file(s) beneath not copied)',
       ])

@@ -400,7 +400,7 @@ describe('e2e: exec and put against real sshd on loopback', function () {
       const seen: Array<[string, string, number, string, string]> = []
       for await (const host of runningInstances(project, new SlotSelector([1, 3]), {cwd: dir})) {
         const r = await host.run('echo $SSH_CONNECTION | cut -d" " -f3')
-        seen.push([host.name, host.connection.host, host.connection.port, r.stdout.trim(), r.status])
+        seen.push([host.name, host.connection.host, host.connection.port, r.stdout!.trim(), r.status])
       }
       const [h1, , h3] = lab().hosts
       expect(seen).to.deep.equal([

@@ -127,7 +127,8 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
   await keygen(key, 'wolphin-test-client')
   await chmod(key, 0o600)
   const authorized = path.join(dir, 'authorized_keys')
-  await writeFile(authorized, await readFile(`${key}.pub`), {mode: 0o600})
+  // Readable by every user: sshd reads it as the user logging in (a non-root test user too).
+  await writeFile(authorized, await readFile(`${key}.pub`), {mode: 0o644})
   const user = os.userInfo().username
   const children = new Set<ChildProcess>()
 
@@ -280,6 +281,29 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
       await rm(dir, {recursive: true, force: true})
     },
   }
+}
+
+/** The non-root test user with passwordless sudo (see ensureSudoUser). */
+export const SUDO_USER = 'wolphin-e2e'
+
+/**
+ * A non-root login user with passwordless sudo, like ec2-user or ubuntu on an instance: created
+ * once (useradd, a sudoers.d entry) when the tests run as root and sudo is installed. Returns its
+ * name, or null with the reason when it cannot be had.
+ */
+export async function ensureSudoUser(): Promise<{user: string} | {missing: string}> {
+  if (process.getuid?.() !== 0) return {missing: 'the tests do not run as root (needed to create the user)'}
+  const sudo = ['/usr/bin/sudo', '/bin/sudo'].find((p) => existsSync(p))
+  if (!sudo) return {missing: 'sudo is not installed (apt-get install sudo)'}
+  try {
+    await run('id', ['-u', SUDO_USER])
+  } catch {
+    await run('useradd', ['--create-home', '--shell', '/bin/bash', SUDO_USER])
+  }
+  // No password, but not locked ("!"): sshd without PAM refuses a locked account's key login.
+  await run('usermod', ['-p', '*', SUDO_USER])
+  await writeFile(`/etc/sudoers.d/${SUDO_USER}`, `${SUDO_USER} ALL=(ALL) NOPASSWD:ALL\n`, {mode: 0o440})
+  return {user: SUDO_USER}
 }
 
 /**

@@ -25,6 +25,7 @@ interface CommandClass {
 /** Each command with arguments (or, without any, a typical flag) as a user would type them. */
 const CASES: Record<string, {args: string[]; expectArgs?: Record<string, string>; argv?: string[]}> = {
   put: {args: ['./dist', '/opt/app'], expectArgs: {local: './dist', remote: '/opt/app'}},
+  get: {args: ['/var/log/app', './logs'], expectArgs: {remote: '/var/log/app', local: './logs'}},
   extend: {args: ['5d'], expectArgs: {duration: '5d'}},
   exec: {args: ['uptime'], argv: ['uptime']},
   status: {args: ['-i', '1-3', '--tag', 'role=web']},

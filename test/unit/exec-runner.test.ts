@@ -1,9 +1,11 @@
+import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
+import {Writable} from 'node:stream'
 
 import {expect} from 'chai'
 
 import {parseHostPort, resolveTarget} from '../../src/exec/address.js'
-import {LineSplitter} from '../../src/exec/lines.js'
+import {LineSplitter, MemoryCapture, Utf8Check} from '../../src/exec/output.js'
 import {pool} from '../../src/util/async.js'
 import type {Connector, SshSession} from '../../src/exec/ssh.js'
 import {UnreachableError} from '../../src/exec/ssh.js'
@@ -17,7 +19,7 @@ import {
   type TargetResult,
 } from '../../src/exec/types.js'
 import type {Instance} from '../../src/project/types.js'
-import {createExecRenderer} from '../../src/ui/exec-output.js'
+import {createExecOutput, HOLD_LINE} from '../../src/ui/exec-output.js'
 import {testInstance} from '../support/fixtures.js'
 
 function instance(slot: number, tags: Record<string, string> = {}): Instance {
@@ -188,60 +190,180 @@ describe('exec: SSH runner (ssh2 stubbed)', () => {
   })
 })
 
+/** A Writable that keeps what it is given; `slow` makes it report full after each write. */
+function collector(opts: {highWaterMark?: number; slow?: boolean} = {}) {
+  const chunks: Buffer[] = []
+  const w = new Writable({
+    highWaterMark: opts.highWaterMark ?? 16 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk)
+      if (opts.slow) setImmediate(cb)
+      else cb()
+    },
+  })
+  return {w, text: () => Buffer.concat(chunks).toString('utf8'), bytes: () => Buffer.concat(chunks)}
+}
+
+const res = (t: {id: string; name: string; slot: number}, exitCode: number) =>
+  ({
+    ...t,
+    status: exitCode ? 'failed' : 'ok',
+    exitCode,
+    signal: null,
+    stdout: null,
+    stderr: null,
+    durationMs: 1500,
+    error: null,
+  }) as TargetResult
+
 describe('exec: output', () => {
-  it('splits lines across chunks without breaking multi-byte characters', () => {
+  it('splits lines linearly across chunks; multi-byte characters and CR LF survive in the capture', async () => {
     const lines: string[] = []
-    const s = new LineSplitter((l) => lines.push(l))
+    const s = new LineSplitter((l) => lines.push(l.toString('utf8')))
     const snow = Buffer.from('☃\n')
     s.push(Buffer.concat([Buffer.from('x'), snow.subarray(0, 1)]))
     s.push(snow.subarray(1))
-    s.push('crlf\r\nlast')
+    s.push(Buffer.from('crlf\r\nlast'))
     s.end()
-    expect(lines).to.deep.equal(['x☃', 'crlf', 'last'])
-    expect(s.text()).to.equal('x☃\ncrlf\r\nlast')
+    expect(lines).to.deep.equal(['x☃', 'crlf\r', 'last'])
+    const events: ExecEvent[] = []
+    const cap = new MemoryCapture((e) => events.push(e))
+    const t = {id: 'i-1', name: 'a', slot: 1}
+    cap.write(t, 'stdout', Buffer.from('crlf\r\nok'))
+    cap.write(t, 'stderr', Buffer.from([0xff, 0x00, 0x0a]))
+    await cap.end(t)
+    expect(events.map((e) => e.type === 'line' && e.line)).to.deep.equal(['crlf', '\ufffd\u0000', 'ok'])
+    expect(cap.take(t)).to.deep.equal({stdout: 'crlf\r\nok', stderr: null, stderrBase64: '/wAK'})
   })
 
-  it('prefixes each line with the padded instance Name, stdout and stderr apart, colour only when asked', () => {
-    const out: string[] = []
-    const err: string[] = []
-    const write = {stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s)}
-    const r = createExecRenderer({mode: 'stream', colour: {stdout: false, stderr: true}, write})
+  it('a 100 MB line in 32 KiB chunks is split in linear time', () => {
+    let got = 0
+    const s = new LineSplitter((l) => (got += l.length))
+    const chunk = Buffer.alloc(32 * 1024, 0x61)
+    const t0 = performance.now()
+    for (let i = 0; i < 3200; i++) s.push(chunk)
+    s.end()
+    expect(got).to.equal(3200 * 32 * 1024)
+    expect(performance.now() - t0).to.be.below(2000)
+  })
+
+  it('tells valid from invalid UTF-8 however the chunks cut the characters', () => {
+    const text = Buffer.from('añ☃😀z'.repeat(3))
+    for (let cut = 1; cut < text.length; cut++) {
+      const c = new Utf8Check()
+      c.push(text.subarray(0, cut))
+      c.push(text.subarray(cut))
+      expect(c.valid, `cut at ${cut}`).to.equal(true)
+      const bad = new Utf8Check()
+      bad.push(text.subarray(0, cut))
+      if (cut < text.length - 1) expect(bad.valid || cut > 0).to.equal(true)
+    }
+    for (const b of [[0xff], [0xe2, 0x98], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0x61, 0x80]]) {
+      const c = new Utf8Check()
+      c.push(Buffer.from(b))
+      expect(c.valid, Buffer.from(b).toString('hex')).to.equal(false)
+    }
+  })
+
+  it('prefixes each line with the padded instance Name, bytes unchanged, lines of instances never mixed', async () => {
+    const out = collector()
+    const err = collector()
+    const o = createExecOutput({
+      mode: 'stream',
+      colour: {stdout: false, stderr: true},
+      out: {stdout: out.w, stderr: err.w},
+    })
     const t1 = {id: 'i-1', name: 'wolphin.p.1', slot: 1}
     const t10 = {id: 'i-10', name: 'wolphin.p.10', slot: 10}
-    r({type: 'targets', targets: [t1, t10]})
-    r({type: 'line', target: t1, stream: 'stdout', line: 'hello'})
-    r({type: 'line', target: t10, stream: 'stdout', line: 'world'})
-    r({type: 'line', target: t1, stream: 'stderr', line: 'warn'})
-    expect(out).to.deep.equal(['wolphin.p.1  | hello\n', 'wolphin.p.10 | world\n'])
-    expect(err).to.have.length(1)
+    o.onEvent({type: 'targets', targets: [t1, t10]})
+    await o.sink.write(t1, 'stdout', Buffer.from('hel'))
+    await o.sink.write(t10, 'stdout', Buffer.from([...Buffer.from('world\r\n'), 0xff]))
+    await o.sink.write(t1, 'stdout', Buffer.from('lo\nsecond'))
+    await o.sink.write(t1, 'stderr', Buffer.from('warn\n'))
+    await o.sink.end(t1, res(t1, 0))
+    await o.sink.end(t10, res(t10, 0))
+    await new Promise((r) => setImmediate(r))
+    expect(out.bytes()).to.deep.equal(
+      Buffer.concat([
+        Buffer.from('wolphin.p.10 | world\r\nwolphin.p.1  | hello\nwolphin.p.1  | second\nwolphin.p.10 | '),
+        Buffer.from([0xff, 0x0a]),
+      ]),
+    )
     const ESC = String.fromCharCode(27)
-    expect(err[0].startsWith(`${ESC}[`)).to.equal(true)
-    expect(err[0].endsWith(`wolphin.p.1  |${ESC}[0m warn\n`)).to.equal(true)
+    expect(err.text().startsWith(`${ESC}[`)).to.equal(true)
+    expect(err.text().endsWith(`wolphin.p.1  |${ESC}[0m warn\n`)).to.equal(true)
   })
 
-  it('--group prints one block per instance when it finishes', () => {
-    const out: string[] = []
-    const write = {stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(`E:${s}`)}
-    const r = createExecRenderer({mode: 'group', colour: {stdout: false, stderr: false}, write})
+  it('a line longer than the hold limit is streamed, the other instances wait for its end', async () => {
+    const out = collector()
+    const o = createExecOutput({
+      mode: 'stream',
+      colour: {stdout: false, stderr: false},
+      out: {stdout: out.w, stderr: out.w},
+    })
     const a = {id: 'i-1', name: 'a', slot: 1}
     const b = {id: 'i-2', name: 'b', slot: 2}
-    r({type: 'line', target: a, stream: 'stdout', line: 'a1'})
-    r({type: 'line', target: b, stream: 'stdout', line: 'b1'})
-    r({type: 'line', target: a, stream: 'stderr', line: 'a2'})
-    const res = (t: typeof a, exitCode: number) =>
-      ({
-        ...t,
-        status: exitCode ? 'failed' : 'ok',
-        exitCode,
-        signal: null,
-        stdout: '',
-        stderr: '',
-        durationMs: 1500,
-        error: null,
-      }) as TargetResult
-    r({type: 'done', target: b, result: res(b, 0)})
-    r({type: 'done', target: a, result: res(a, 4)})
-    expect(out.join('')).to.equal('── b (ok, exit 0, 1.50s)\nb1\n── a (failed: exit 4, 1.50s)\na1\nE:a2\n')
+    o.onEvent({type: 'targets', targets: [a, b]})
+    const long = Buffer.alloc(HOLD_LINE + 10, 0x78)
+    await o.sink.write(a, 'stdout', long)
+    const waited = o.sink.write(b, 'stdout', Buffer.from('b1\n'))
+    expect(waited).to.not.equal(true)
+    await o.sink.write(a, 'stdout', Buffer.from('end\n'))
+    await waited
+    await new Promise((r) => setImmediate(r))
+    expect(out.text()).to.equal(`a | ${'x'.repeat(HOLD_LINE + 10)}end\nb | b1\n`)
+  })
+
+  it('--no-prefix on one instance passes the bytes through as they come', async () => {
+    const out = collector()
+    const o = createExecOutput({
+      mode: 'stream',
+      prefix: false,
+      colour: {stdout: false, stderr: false},
+      out: {stdout: out.w, stderr: out.w},
+    })
+    const a = {id: 'i-1', name: 'a', slot: 1}
+    o.onEvent({type: 'targets', targets: [a]})
+    const bytes = randomBytes(100_000)
+    for (let i = 0; i < bytes.length; i += 7000) await o.sink.write(a, 'stdout', bytes.subarray(i, i + 7000))
+    await o.sink.end(a, res(a, 0))
+    await new Promise((r) => setImmediate(r))
+    expect(out.bytes().equals(bytes)).to.equal(true)
+  })
+
+  it('reports a full stdout: the write returns a promise that settles on drain', async () => {
+    const out = collector({highWaterMark: 1024, slow: true})
+    const o = createExecOutput({
+      mode: 'stream',
+      colour: {stdout: false, stderr: false},
+      out: {stdout: out.w, stderr: out.w},
+    })
+    const a = {id: 'i-1', name: 'a', slot: 1}
+    o.onEvent({type: 'targets', targets: [a]})
+    const d = o.sink.write(a, 'stdout', Buffer.alloc(4096, 0x0a))
+    expect(d).to.be.instanceOf(Promise)
+    await d
+  })
+
+  it('--group prints one block per instance when it finishes', async () => {
+    const out = collector()
+    const err = collector()
+    const o = createExecOutput({
+      mode: 'group',
+      colour: {stdout: false, stderr: false},
+      out: {stdout: out.w, stderr: err.w},
+    })
+    const a = {id: 'i-1', name: 'a', slot: 1}
+    const b = {id: 'i-2', name: 'b', slot: 2}
+    await o.sink.write(a, 'stdout', Buffer.from('a1\n'))
+    await o.sink.write(b, 'stdout', Buffer.from('b1'))
+    await o.sink.write(a, 'stderr', Buffer.from('a2\n'))
+    await o.sink.end(b, res(b, 0))
+    await o.sink.end(a, res(a, 4))
+    await o.close()
+    await new Promise((r) => setImmediate(r))
+    expect(out.text()).to.equal('── b (ok, exit 0, 1.50s)\nb1\n── a (failed: exit 4, 1.50s)\na1\n')
+    expect(err.text()).to.equal('a2\n')
   })
 })
 
