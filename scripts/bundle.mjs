@@ -20,9 +20,8 @@ import {build} from 'esbuild'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-// Not bundled: ssh2 has native optional parts; cosmiconfig's TypeScript loader wants the user's
-// typescript.
-const EXTERNAL = ['ssh2', 'typescript']
+// Not bundled: ssh2 has native optional parts.
+const EXTERNAL = ['ssh2']
 const isExternal = (spec) => EXTERNAL.some((x) => spec === x || spec.startsWith(`${x}/`))
 
 // `const {parse} = await import('yaml')` of a CommonJS package: Node gives named exports (it scans

@@ -19,6 +19,8 @@ export const globalFlags = {
     char: 'c',
     summary: 'Config file; repeat to layer files, later ones override earlier ones.',
     multiple: true,
+    // One value per -c, so positional arguments after it stay arguments (put -c w.yaml LOCAL REMOTE).
+    multipleNonGreedy: true,
     helpGroup: 'GLOBAL',
   }),
   project: Flags.string({char: 'p', summary: 'Project name (overrides the config).', helpGroup: 'GLOBAL'}),
@@ -91,6 +93,7 @@ export const selectionFlags = {
   tag: Flags.string({
     summary: 'Only instances with this tag, KEY=VALUE; repeatable.',
     multiple: true,
+    multipleNonGreedy: true,
     helpGroup: 'SELECTION',
   }),
   selector: Flags.string({
@@ -289,7 +292,7 @@ export abstract class BaseCommand extends Command {
       throw err
     const code =
       err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
-    const message = oneLine(err.message)
+    const message = this.errorMessage(err)
     if (err instanceof AlreadyReported) {
       // The command wrote its own report (a streamed --json document).
     } else if (this.jsonEnabled()) {
@@ -311,13 +314,18 @@ export abstract class BaseCommand extends Command {
   }
 
   /** The --json document of an error: `{error: {code, message, exitCode, ...}}` and a result. */
+  /** The one line an error is reported as (a missing argument named with the usage). */
+  protected errorMessage(err: Error & {oclif?: {exit?: number}}): string {
+    return missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message)
+  }
+
   protected errorJson(err: Error & {oclif?: {exit?: number}}): Record<string, unknown> {
     const code =
       err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
     const body: Record<string, unknown> = {
       error: {
         code: err instanceof WolphinError ? err.code : code === 2 ? 'USAGE' : 'ERROR',
-        message: oneLine(err.message),
+        message: this.errorMessage(err),
         exitCode: code,
       },
     }
@@ -371,6 +379,25 @@ const warningsToStderr: EventSink = (e) => {
   if (e.type === 'warn') process.stderr.write(`warning: ${e.message}\n`)
 }
 
+/**
+ * oclif's missing-argument error lists the arguments on lines of their own, which one line would
+ * drop: name them, and the command's usage, on one line.
+ */
+function missingArgsMessage(
+  err: Error & {args?: unknown; oclif?: {exit?: number}},
+  id: string | undefined,
+  declared: Record<string, unknown> | undefined,
+): string | null {
+  if (!Array.isArray(err.args) || err.oclif?.exit !== 2 || !('parse' in err)) return null
+  const missing = (err.args as Array<{name?: string}>).map((a) => a.name).filter(Boolean) as string[]
+  if (missing.length === 0) return null
+  const all = Object.keys(declared ?? {}).map((a) => a.toUpperCase())
+  const usage = `wolphin ${(id ?? '').replaceAll(':', ' ')} [flags] ${all.join(' ')}`
+    .replace(/\s+/g, ' ')
+    .trim()
+  return `missing argument${missing.length > 1 ? 's' : ''} ${missing.map((a) => a.toUpperCase()).join(', ')}; expected: ${usage}`
+}
+
 function oneLine(s: string): string {
   const lines = s.split('\n').filter((l) => l.trim() !== '' && !/^See more help with/.test(l.trim()))
   const first = lines[0] ?? s
@@ -378,5 +405,15 @@ function oneLine(s: string): string {
   // line: keep both, on one line. Otherwise the first meaningful line.
   if (/^Parsing --?\S+\s*$/.test(first.trim()) && lines[1])
     return `${first.trim()}: ${lines[1]}`.replace(/\s+/g, ' ').trim()
+  // A heading ("The following errors occurred:") over the reasons: the reasons are the message.
+  if (first.trim().endsWith(':') && lines.length > 1)
+    return (
+      lines
+        .slice(1)
+        // eslint-disable-next-line no-control-regex -- oclif dims the reasons with ANSI codes
+        .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
+        .join('; ')
+        .replace(/\s+/g, ' ')
+    )
   return first.replace(/\s+/g, ' ').trim()
 }

@@ -61,6 +61,41 @@ export async function main(): Promise<void> {
   v8.setFlagsFromString('--semi-space-growth-factor=1')
   // The execute entry point alone, not the package index (which loads semver, the parser and
   // every flag type before the command is known); commands import what they need themselves.
-  const {execute} = await import('@oclif/core/execute')
-  await execute({dir: new URL('../bin/run.js', import.meta.url).href})
+  const [{run}, {flush}, {ExitError, handle}] = await Promise.all([
+    import('@oclif/core/run'),
+    import('@oclif/core/flush'),
+    import('@oclif/core/errors'),
+  ])
+  const argv = process.argv.slice(2)
+  try {
+    await run(argv, new URL('../bin/run.js', import.meta.url).href)
+    await flush()
+  } catch (error) {
+    // A command's own errors were reported by its catch (BaseCommand) and end in an ExitError.
+    if (error instanceof ExitError || !(error instanceof Error)) return handle(error as Error)
+    // What failed before any command ran (an unknown command, oclif's own parsing): the same one
+    // line as a command's error, or one JSON document under --json, and its exit code.
+    reportOutsideCommand(error, argv)
+  }
+}
+
+/** Whether --json was given as a flag (before any `--`). */
+function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
+}
+
+function reportOutsideCommand(
+  error: Error & {exitCode?: number; code?: unknown; oclif?: {exit?: number}},
+  argv: string[],
+) {
+  const exitCode = typeof error.exitCode === 'number' ? error.exitCode : (error.oclif?.exit ?? 1)
+  const message = (error.message.split('\n').find((l) => l.trim() !== '') ?? error.message).trim()
+  if (jsonRequested(argv)) {
+    const code = typeof error.code === 'string' ? error.code : exitCode === 2 ? 'USAGE' : 'ERROR'
+    process.stdout.write(JSON.stringify({error: {code, message, exitCode}}, null, 2) + '\n')
+  } else {
+    process.stderr.write(`wolphin: error: ${message}\n`)
+  }
+  process.exitCode = exitCode
 }

@@ -99,6 +99,8 @@ export type {ExecEvent, ExecEventSink, ExecResult, ExecSummary, TargetResult} fr
 export {waitForSsh} from './exec/wait.js'
 export type {WaitForSshOptions} from './exec/wait.js'
 export {KnownHostsVerifier, NoVerifier, TofuVerifier} from './exec/host-keys.js'
+// The host keys this machine has accepted, so a pin rewritten in the tags is refused (docs/exec.md).
+export {defaultPinRecordFile, PinRecord} from './exec/pin-record.js'
 export type {HostKeyVerifier} from './exec/host-keys.js'
 export type {Connector, SshSession} from './exec/ssh.js'
 export {CopyError} from './exec/put.js'

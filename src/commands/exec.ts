@@ -27,6 +27,11 @@ export const fanOutFlags = {
     summary: "Print each instance's output as one block when it finishes.",
     default: false,
   }),
+  'accept-new-host-key': Flags.boolean({
+    summary:
+      'Accept host keys that changed since this machine last connected (tofu; instances rebuilt on purpose).',
+    default: false,
+  }),
 }
 
 /**
@@ -92,7 +97,15 @@ export abstract class FanOutCommand extends BaseCommand {
 
   protected async openFanOut(
     flags: GlobalFlagValues &
-      SelectionFlagValues & {group: boolean; timeout?: number; quiet?: boolean; prefix?: boolean},
+      SelectionFlagValues & {
+        group: boolean
+        timeout?: number
+        quiet?: boolean
+        prefix?: boolean
+        concurrency?: number
+        'fail-fast': boolean
+        'accept-new-host-key': boolean
+      },
   ) {
     const timeout = flags.timeout
     const selector = await this.selection(flags)
@@ -103,7 +116,15 @@ export abstract class FanOutCommand extends BaseCommand {
     })
     /** Where instance output goes on the terminal (undefined under --json: captured into results). */
     const output: OutputSink | undefined = terminal?.sink
-    return {timeout, selector, json, onEvent, project, output, terminal}
+    /** The fan-out options every command of this family passes on as they are. */
+    const fanOut = {
+      concurrency: flags.concurrency,
+      timeout,
+      failFast: flags['fail-fast'],
+      acceptNewHostKey: flags['accept-new-host-key'],
+      onEvent,
+    }
+    return {selector, json, project, output, terminal, fanOut}
   }
 }
 
@@ -171,7 +192,7 @@ say what was stopped.`
         throw new UsageError(`--output-dir: ${flags['output-dir']} exists and is not a directory`)
     }
     const prefix = flags.prefix && !flags.raw
-    const {timeout, selector, json, onEvent, project, terminal} = await this.openFanOut({...flags, prefix})
+    const {selector, json, project, terminal, fanOut} = await this.openFanOut({...flags, prefix})
     const {OutputFiles} = await import('../exec/output-files.js')
     const {teeSinks} = await import('../exec/output.js')
     const {mkdtemp, rm} = await import('node:fs/promises')
@@ -187,10 +208,7 @@ say what was stopped.`
     try {
       const result = await project.exec(selector, command, {
         via: flags.via as 'ssh' | 'ssm',
-        concurrency: flags.concurrency,
-        timeout,
-        failFast: flags['fail-fast'],
-        onEvent,
+        ...fanOut,
         output: teeSinks(...sinks),
         env,
         tty: flags.tty,

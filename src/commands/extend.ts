@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
-import {parseDuration} from '../config/duration.js'
+import {MAX_DURATION_TEXT, parseDuration} from '../config/duration.js'
 import {UsageError} from '../errors.js'
 import {type ExtendRequest, parseUntil} from '../project/lease.js'
 import type {ExtendResult} from '../project/project.js'
@@ -35,7 +35,9 @@ export default class Extend extends BaseCommand {
     else if (args.duration !== undefined) {
       const by = parseDuration(args.duration)
       if (by === null || by <= 0)
-        throw new UsageError(`DURATION "${args.duration}": expected a duration like 30m, 8h or 3d`)
+        throw new UsageError(
+          `DURATION "${args.duration}": expected a duration like 30m, 8h or 3d (more than 0, at most ${MAX_DURATION_TEXT})`,
+        )
       req = {by}
     } else throw new UsageError('missing DURATION (like 8h) or --until ISO-8601 instant')
     const selector = await this.selection(flags)

@@ -26,13 +26,8 @@ home directory. Running it again replaces what an earlier get left.`
 
   async run(): Promise<ExecResult> {
     const {flags, args} = await this.parse(Get)
-    const {timeout, selector, json, onEvent, project} = await this.openFanOut(flags)
-    const result = await project.get(selector, args.remote, args.local, {
-      concurrency: flags.concurrency,
-      timeout,
-      failFast: flags['fail-fast'],
-      onEvent,
-    })
+    const {selector, json, project, fanOut} = await this.openFanOut(flags)
+    const result = await project.get(selector, args.remote, args.local, fanOut)
     return finish(result, json, 'get')
   }
 }

@@ -19,6 +19,7 @@ export default class Ls extends BaseCommand {
     region: Flags.string({
       summary: 'A region to list; repeatable (default: the config region, or AWS_REGION).',
       multiple: true,
+      multipleNonGreedy: true,
       helpGroup: 'GLOBAL',
     }),
     all: Flags.boolean({

@@ -22,14 +22,8 @@ user's home directory.`
 
   async run(): Promise<ExecResult> {
     const {flags, args} = await this.parse(Put)
-    const {timeout, selector, json, onEvent, project, output} = await this.openFanOut(flags)
-    const result = await project.put(selector, args.local, args.remote, {
-      concurrency: flags.concurrency,
-      timeout,
-      failFast: flags['fail-fast'],
-      onEvent,
-      output,
-    })
+    const {selector, json, project, output, fanOut} = await this.openFanOut(flags)
+    const result = await project.put(selector, args.local, args.remote, {...fanOut, output})
     return finish(result, json, 'put')
   }
 }

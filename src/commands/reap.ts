@@ -20,6 +20,7 @@ export default class Reap extends BaseCommand {
     region: Flags.string({
       summary: 'A region to reap; repeatable (default: the config region, or AWS_REGION).',
       multiple: true,
+      multipleNonGreedy: true,
       helpGroup: 'GLOBAL',
     }),
     action: Flags.string({

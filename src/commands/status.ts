@@ -21,14 +21,15 @@ or until --timeout.`
   ]
   static flags = {
     ...selectionFlags,
-    watch: Flags.boolean({summary: 'Re-observe and print each state transition.', default: false}),
+    // No default: a default counts as given, and --interval/--timeout/--until-stable would then be
+    // accepted (and ignored) without --watch.
+    watch: Flags.boolean({summary: 'Re-observe and print each state transition.'}),
     interval: durationFlag({
       summary: 'With --watch: time between observations (default: the config wait.interval).',
       dependsOn: ['watch'],
     }),
     'until-stable': Flags.boolean({
       summary: 'With --watch: stop once no instance is in a transitional state.',
-      default: false,
       dependsOn: ['watch'],
     }),
     timeout: durationFlag({

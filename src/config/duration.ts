@@ -1,13 +1,23 @@
 const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
 /**
+ * The longest duration wolphin accepts anywhere (lease, extend, waits, timeouts): 10 years. Longer
+ * is a typo (`99999999999d`, `1e99`), and the instant it would give is past what a Date can hold.
+ */
+export const MAX_DURATION_MS = 3650 * UNITS.d
+export const MAX_DURATION_TEXT = '3650d'
+
+const inRange = (ms: number): number | null =>
+  Number.isFinite(ms) && ms >= 0 && ms <= MAX_DURATION_MS ? ms : null
+
+/**
  * Parses a duration such as `30s`, `15m`, `8h`, `3d`, `1h30m` or a bare number of seconds.
- * Returns milliseconds, or null when the text is not a duration.
+ * Returns milliseconds, or null when the text is not a duration or is longer than MAX_DURATION_MS.
  */
 export function parseDuration(text: string | number): number | null {
-  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : null
+  if (typeof text === 'number') return Number.isFinite(text) ? inRange(text * 1000) : null
   const t = text.trim()
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000
+  if (/^\d+(\.\d+)?$/.test(t)) return inRange(Number(t) * 1000)
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy
   let total = 0
   let matched = 0
@@ -17,7 +27,7 @@ export function parseDuration(text: string | number): number | null {
     matched = re.lastIndex
   }
   if (matched === 0 || matched !== t.length) return null
-  return total
+  return inRange(total)
 }
 
 export function formatDuration(ms: number): string {

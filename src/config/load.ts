@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {ZodError} from 'zod'
@@ -19,7 +19,7 @@ import {
   type LeasePolicy,
   type ResolvedConfig,
 } from './schema.js'
-import {parseDuration} from './duration.js'
+import {MAX_DURATION_TEXT, parseDuration} from './duration.js'
 import {launchSettingsProblem} from '../project/launch-settings.js'
 
 export const SEARCH_PLACES = [
@@ -86,7 +86,7 @@ function unionMessage(field: string): string {
   if (field === 'count') return 'expected a whole number >= 1 or {min, max}'
   if (field === 'subnet' || field === 'availabilityZone') return 'expected a string or a list of strings'
   if (field === 'lease')
-    return 'expected a duration like 8h, or {duration: 8h, action: stop|terminate, grace: 10m, enforce: watchdog|reaper}'
+    return `expected a duration like 8h (more than 0, at most ${MAX_DURATION_TEXT}), or {duration: 8h, action: stop|terminate, grace: 10m, enforce: watchdog|reaper}`
   return 'invalid value'
 }
 
@@ -128,11 +128,29 @@ function validateFile(data: unknown, file: string): ConfigFile {
   return data as ConfigFile
 }
 
+/** Config files are data: larger than this is not a config (and would be read whole). */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** Code is never loaded as config, not even when named with -c. */
+const CODE_EXTENSIONS = /\.(c|m)?(j|t)sx?$/i
+
 async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
+  if (CODE_EXTENSIONS.test(file)) {
+    throw new ConfigError(
+      `${shown}: is JavaScript or TypeScript; wolphin reads config as data only (YAML, JSON, package.json#wolphin); for config in code use the library (loadConfig({inline}))`,
+    )
+  }
   let text: string
   try {
+    // Not a regular file (a FIFO, a device, a socket): reading it could block for ever or never end.
+    const st = await stat(file)
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'})
+    if (!st.isFile()) throw new ConfigError(`${shown}: cannot read config file (not a regular file)`)
+    if (st.size > MAX_CONFIG_BYTES)
+      throw new ConfigError(`${shown}: cannot read config file (${st.size} bytes; a config is at most 1 MiB)`)
     text = await readFile(file, 'utf8')
   } catch (e) {
+    if (e instanceof ConfigError) throw e
     const code = (e as NodeJS.ErrnoException).code
     const why =
       code === 'ENOENT'
@@ -147,29 +165,41 @@ async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
   return parseConfigText(text, shown)
 }
 
+/**
+ * The first search place in `cwd` that holds a config, or null. Deliberately not cosmiconfig's
+ * search: that one reads a meta-config of its own (`.config/config.*`, `package.json#cosmiconfig`,
+ * `package.yaml`) which may be JavaScript, may add `.js`/`.mjs` search places, and follows
+ * `$import`, so `wolphin status` in a cloned repository could run that repository's code. This
+ * search only stats and reads the data files named in SEARCH_PLACES; nothing found is executed.
+ * An empty file and a package.json without a `wolphin` key do not count as found.
+ */
 async function discover(cwd: string): Promise<string | null> {
-  const {cosmiconfig} = await import('cosmiconfig')
-  const explorer = cosmiconfig('wolphin', {
-    searchPlaces: SEARCH_PLACES,
-    searchStrategy: 'none',
-    // We parse ourselves so every file gets the same legacy detection and error messages.
-    loaders: {'.yaml': rawLoader, '.yml': rawLoader, '.json': rawLoader, noExt: rawLoader},
-  })
-  const found = await explorer.search(cwd)
-  return found && !found.isEmpty ? found.filepath : null
-}
-
-// cosmiconfig needs a non-undefined result to count a file as found; we only want its path.
-function rawLoader(filepath: string, content: string): unknown {
-  if (path.basename(filepath) === 'package.json') {
-    // cosmiconfig picks the `wolphin` property itself.
+  for (const name of SEARCH_PLACES) {
+    const file = path.join(cwd, name)
     try {
-      return JSON.parse(content) as unknown
+      // A FIFO, a device or a directory under a config name is reported by readConfigFile, unread.
+      if (!(await stat(file)).isFile()) return file
     } catch {
-      return {wolphin: {}}
+      continue
+    }
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch {
+      continue
+    }
+    if (name !== 'package.json') {
+      if (text.trim() !== '') return file
+      continue
+    }
+    try {
+      if ((JSON.parse(text) as {wolphin?: unknown})?.wolphin !== undefined) return file
+    } catch {
+      // A malformed package.json is reported (by parseConfigText) rather than silently skipped.
+      return file
     }
   }
-  return content.trim() === '' ? null : {}
+  return null
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -293,6 +323,13 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
   if (count.min > count.max) {
     throw new ConfigError(
       `${sourceOf('count', sources, files)}: field "count": min (${count.min}) is greater than max (${count.max}); expected min <= max`,
+    )
+  }
+  // A bound on count, not part of the resolved config: `countLimit` only says "I mean it".
+  const countLimit = c.countLimit ?? DEFAULTS.countLimit
+  if (count.max > countLimit) {
+    throw new ConfigError(
+      `${sourceOf('count', sources, files)}: field "count": ${count.max} instances is above countLimit (${countLimit}); set countLimit: ${count.max} in the config to launch that many on purpose`,
     )
   }
   const wait = {

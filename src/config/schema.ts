@@ -2,8 +2,16 @@
 // its ~60 locales (scripts/bundle.mjs; measured: ~370 KB of the CLI's bundle).
 import * as z from 'zod'
 
-import {isReservedTagKey} from '../project/tags.js'
-import {parseDuration} from './duration.js'
+import {
+  isReservedTagKey,
+  MAX_SLOT,
+  TAG_KEY_MAX,
+  TAG_VALUE_MAX,
+  TAGS_PER_INSTANCE_MAX,
+  USER_TAGS_MAX,
+  WOLPHIN_TAGS_MAX,
+} from '../project/tags.js'
+import {MAX_DURATION_TEXT, parseDuration} from './duration.js'
 
 /** Defaults live here and nowhere else. */
 export const DEFAULTS = {
@@ -20,6 +28,8 @@ export const DEFAULTS = {
   // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
   // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
   timeouts: {connect: 10, request: 60, total: 180},
+  /** The most instances `count` may ask for unless the config raises `countLimit` on purpose. */
+  countLimit: 1000,
 } as const
 
 /** Time limits of every AWS call, in seconds (see DEFAULTS.timeouts). */
@@ -28,6 +38,9 @@ export interface AwsTimeouts {
   request: number
   total: number
 }
+
+/** EC2's limit on user data, in bytes before base64. */
+export const USER_DATA_MAX_BYTES = 16 * 1024
 
 /**
  * `ami: resolve:ssm:NAME` (EC2 resolves the Systems Manager parameter at launch): a parameter path
@@ -53,15 +66,23 @@ export const VOLUME_SIZES: Record<string, {min: number; max: number}> = {
   standard: {min: 1, max: 1024},
 }
 
-const duration = z
-  .union([z.string(), z.number()])
-  .refine((v) => parseDuration(v) !== null, {message: 'expected a duration like 30s, 15m, 8h or 3d'})
+/** Length as EC2 counts it for tags: Unicode characters. */
+const chars = (s: string) => [...s].length
+const shown = (s: string) => JSON.stringify(chars(s) > 40 ? `${[...s].slice(0, 40).join('')}...` : s)
 
-const seconds = z
-  .union([z.number().positive(), z.string()])
-  .refine((v) => parseDuration(v) !== null && parseDuration(v)! > 0, {
-    message: 'expected a positive number of seconds or a duration like 90s, 10m',
-  })
+/** A number or a string, validated below: one message for every wrong value (no union to explain). */
+const numberOrString = (message: string) =>
+  z.custom<string | number>((v) => typeof v === 'string' || typeof v === 'number', {message})
+
+const LEASE_MESSAGE = `expected a duration like 30s, 15m, 8h or 3d (more than 0, at most ${MAX_DURATION_TEXT})`
+/** A lease: a positive duration; a lease of 0 would end as it starts (and `extend 0s` is refused too). */
+const duration = numberOrString(LEASE_MESSAGE).refine((v) => (parseDuration(v) ?? 0) > 0, {
+  message: LEASE_MESSAGE,
+})
+
+const SECONDS_MESSAGE = `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_DURATION_TEXT})`
+const seconds = numberOrString(SECONDS_MESSAGE)
+  .refine((v) => (parseDuration(v) ?? 0) > 0, {message: SECONDS_MESSAGE})
   .transform((v) => parseDuration(v)! / 1000)
 
 const leaseObject = z.strictObject({
@@ -69,8 +90,11 @@ const leaseObject = z.strictObject({
   /** What the lease's end does: the watchdog powers off, EC2 then stops or terminates. */
   action: z.enum(['stop', 'terminate']).optional(),
   /** The watchdog waits this long past the lease end, like `reap --grace`. */
-  grace: duration
-    .refine((v) => parseDuration(v)! <= 366 * 86_400_000, {message: 'expected a grace of at most 366d'})
+  // Zero is a grace too (the watchdog acts at the lease end).
+  grace: numberOrString('expected a grace of at most 366d, like 10m')
+    .refine((v) => (parseDuration(v) ?? Infinity) <= 366 * 86_400_000, {
+      message: 'expected a grace of at most 366d, like 10m',
+    })
     .optional(),
   /** `watchdog`: the instance enforces its own lease; `reaper`: only `wolphin reap` does. */
   enforce: z.enum(['watchdog', 'reaper']).optional(),
@@ -125,19 +149,36 @@ const ssh = z.strictObject({
   bastion: bastion.optional(),
 })
 
+const MAX_SLOT_TEXT = `${MAX_SLOT} (the highest slot number)`
 const count = z.union([
-  z.number().int().min(1, 'expected at least 1'),
+  z.number().int().min(1, 'expected at least 1').max(MAX_SLOT, `expected at most ${MAX_SLOT_TEXT}`),
   z.strictObject({
-    min: z.number().int().min(1, 'expected min >= 1'),
-    max: z.number().int().min(1, 'expected max >= 1'),
+    min: z.number().int().min(1, 'expected min >= 1').max(MAX_SLOT, `expected min <= ${MAX_SLOT_TEXT}`),
+    max: z.number().int().min(1, 'expected max >= 1').max(MAX_SLOT, `expected max <= ${MAX_SLOT_TEXT}`),
   }),
 ])
 
-const tags = z
-  .record(z.string().min(1).max(128), z.string().max(256))
-  .refine((t) => Object.keys(t).every((k) => !isReservedTagKey(k)), {
-    message: 'ProjectName, Name, OwnerEmail and wolphin:* tags are set by wolphin and cannot be configured',
-  })
+/** EC2's tag rules, checked before any call (one message per rule, naming the offending tag). */
+const tags = z.record(z.string(), z.string()).superRefine((t, ctx) => {
+  const fail = (message: string) => ctx.addIssue({code: 'custom', message})
+  const keys = Object.keys(t)
+  if (keys.some((k) => isReservedTagKey(k)))
+    return fail(
+      'ProjectName, Name, OwnerEmail and wolphin:* tags are set by wolphin and cannot be configured',
+    )
+  if (keys.length > USER_TAGS_MAX)
+    return fail(
+      `${keys.length} tags; at most ${USER_TAGS_MAX} (EC2 allows ${TAGS_PER_INSTANCE_MAX} per instance and wolphin sets up to ${WOLPHIN_TAGS_MAX} of its own)`,
+    )
+  for (const k of keys) {
+    if (k.trim() === '') return fail('a tag key is empty')
+    if (/^aws:/i.test(k)) return fail(`tag key ${shown(k)}: the "aws:" prefix is reserved by AWS`)
+    if (chars(k) > TAG_KEY_MAX)
+      return fail(`tag key ${shown(k)} is ${chars(k)} characters; EC2 allows at most ${TAG_KEY_MAX}`)
+    if (chars(t[k]) > TAG_VALUE_MAX)
+      return fail(`tag ${shown(k)}: value is ${chars(t[k])} characters; EC2 allows at most ${TAG_VALUE_MAX}`)
+  }
+})
 
 /** The shape of one config file: every field optional, unknown fields rejected. */
 export const fileSchema = z.strictObject({
@@ -149,7 +190,14 @@ export const fileSchema = z.strictObject({
     )
     .max(100)
     .optional(),
-  email: z.string().min(1).optional(),
+  // Written as the OwnerEmail tag: a tag value's limit applies.
+  email: z
+    .string()
+    .min(1)
+    .refine((v) => chars(v) <= TAG_VALUE_MAX, {
+      message: `expected at most ${TAG_VALUE_MAX} characters (it is the OwnerEmail tag's value)`,
+    })
+    .optional(),
   region: z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected a region like eu-west-1')
@@ -173,7 +221,12 @@ export const fileSchema = z.strictObject({
   ssh: ssh.optional(),
   wait: z.strictObject({timeout: seconds.optional(), interval: seconds.optional()}).optional(),
   tags: tags.optional(),
-  userData: z.string().optional(),
+  userData: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') <= USER_DATA_MAX_BYTES, {
+      message: `expected at most 16 KB (${USER_DATA_MAX_BYTES} bytes, EC2's limit before base64)`,
+    })
+    .optional(),
   iamInstanceProfile: z.string().min(1).optional(),
   imdsv2: z.boolean().optional(),
   lease: z.union([duration, leaseObject]).optional(),
@@ -182,6 +235,12 @@ export const fileSchema = z.strictObject({
   maxPrice: z.union([z.string().regex(/^\d+(\.\d+)?$/), z.number().positive()]).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   nameTags: z.enum(['launch', 'per-instance']).optional(),
+  countLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SLOT, `expected at most ${MAX_SLOT} (the highest slot number)`)
+    .optional(),
   disk: disk.optional(),
   timeouts: z
     .strictObject({connect: seconds.optional(), request: seconds.optional(), total: seconds.optional()})

@@ -6,6 +6,7 @@ import {HostKeyError} from '../errors.js'
 import type {Ec2Port} from '../project/ports.js'
 import {Tag} from '../project/tags.js'
 import {expandHome} from './keys.js'
+import type {PinRecord} from './pin-record.js'
 import {
   algorithmsFor,
   checkKnownHosts,
@@ -75,10 +76,27 @@ export function pinValue(key: Buffer): string {
   return `${keyTypeOf(key)} ${fingerprint(key)}`
 }
 
+/** Whether a pin (`<type> SHA256:...`) names this key. */
+function pinMatches(pin: string, key: Buffer): boolean {
+  return pin.split(' ')[1] === fingerprint(key) || pin === pinValue(key)
+}
+
+export interface TofuOptions {
+  /**
+   * This machine's record of the pins it has seen. A key that differs from the recorded one is
+   * refused even when the tag agrees with it (the tag is anyone's who may write tags).
+   */
+  record?: PinRecord | null
+  /** Accept a key that differs from this machine's record (the instance was rebuilt on purpose). */
+  acceptNewHostKey?: boolean
+}
+
 /**
  * Trust on first use: the first connection pins the key's fingerprint in the instance's
  * `wolphin:host-key` tag; every later connection, by anyone, must present the same key. Subjects that
- * are not instances (a bastion) fall back to known_hosts.
+ * are not instances (a bastion) fall back to known_hosts. With a PinRecord, each machine also keeps
+ * the pins it has seen: a key that changed since this machine last connected is refused unless
+ * accepted on purpose, whatever the tag now says (docs/exec.md, "Host keys").
  */
 export class TofuVerifier implements HostKeyVerifier {
   readonly policy = 'tofu' as const
@@ -86,22 +104,30 @@ export class TofuVerifier implements HostKeyVerifier {
     private readonly port: () => Promise<Ec2Port>,
     private readonly fallback: HostKeyVerifier = new KnownHostsVerifier(),
     private readonly onPin: (s: HostKeySubject, value: string) => void = () => {},
+    private readonly opts: TofuOptions = {},
   ) {}
 
   async verify(s: HostKeySubject, key: Buffer): Promise<void> {
     if (!s.instance) return this.fallback.verify(s, key)
     const offered = pinValue(key)
+    const record = this.opts.record
+    const seen = record ? await record.get(s.instance.id) : undefined
+    if (seen && !pinMatches(seen, key) && !this.opts.acceptNewHostKey)
+      throw new HostKeyError(
+        `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed since this machine last connected: recorded "${seen}" in ${record!.file}, offered "${offered}"; refusing (the ${Tag.HostKey} tag can be rewritten by anyone allowed to tag; if the instance was rebuilt on purpose, pass --accept-new-host-key)`,
+      )
     const pinned = s.instance.tags[Tag.HostKey]
     if (pinned) {
-      const [, pinnedFp] = pinned.split(' ')
-      if (pinnedFp === fingerprint(key) || pinned === offered) return
-      throw new HostKeyError(
-        `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed: pinned "${pinned}" in tag ${Tag.HostKey}, offered "${offered}"; refusing (if the instance was rebuilt on purpose, delete the tag: aws ec2 delete-tags --resources ${s.instance.id} --tags Key=${Tag.HostKey})`,
-      )
+      if (!pinMatches(pinned, key))
+        throw new HostKeyError(
+          `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed: pinned "${pinned}" in tag ${Tag.HostKey}, offered "${offered}"; refusing (if the instance was rebuilt on purpose, delete the tag: aws ec2 delete-tags --resources ${s.instance.id} --tags Key=${Tag.HostKey})`,
+        )
+    } else {
+      await (await this.port()).createTags([s.instance.id], {[Tag.HostKey]: offered})
+      s.instance.tags[Tag.HostKey] = offered
+      this.onPin(s, offered)
     }
-    await (await this.port()).createTags([s.instance.id], {[Tag.HostKey]: offered})
-    s.instance.tags[Tag.HostKey] = offered
-    this.onPin(s, offered)
+    if (record && seen !== offered) await record.set(s.instance.id, offered)
   }
 
   algorithms(s: HostKeySubject): string[] | undefined {

@@ -62,6 +62,11 @@ export interface ExecOptions {
    */
   signal?: AbortSignal
   /**
+   * Accept a host key that differs from the one this machine recorded for the instance (tofu): the
+   * instance was rebuilt on purpose. The `wolphin:host-key` tag must still agree, or be absent.
+   */
+  acceptNewHostKey?: boolean
+  /**
    * Where every chunk of every instance's output goes, unchanged, with backpressure (the command
    * is paused while the sink is full). Without it, output is captured into the results (up to
    * 8 MiB a stream) and reported as `line` events.
@@ -158,6 +163,7 @@ async function sshConnector(project: ProjectLike, opts: ExecOptions, emit: ExecE
   project.port().catch(() => {})
   const settings = await sshSettings(project.config, () => project.port(), {
     cwd: opts.cwd,
+    acceptNewHostKey: opts.acceptNewHostKey,
     onPin: (s, v) => emit({type: 'info', message: `${s.label}: pinned host key ${v} (tofu)`}),
   })
   return createSshConnector(settings)

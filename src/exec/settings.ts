@@ -9,6 +9,7 @@ import {
   TofuVerifier,
 } from './host-keys.js'
 import {readPrivateKey} from './keys.js'
+import {PinRecord} from './pin-record.js'
 import type {SshSettings} from './ssh.js'
 
 export type SshConfig = NonNullable<ResolvedConfig['ssh']>
@@ -30,11 +31,15 @@ export function verifierFor(
   ssh: SshConfig,
   ec2: () => Promise<Ec2Port>,
   onPin?: (s: HostKeySubject, value: string) => void,
+  opts: {acceptNewHostKey?: boolean} = {},
 ): HostKeyVerifier {
   const known = new KnownHostsVerifier(ssh.knownHostsFile)
   if (ssh.hostKeys === 'off') return new NoVerifier()
   if (ssh.hostKeys === 'known-hosts') return known
-  return new TofuVerifier(ec2, known, onPin)
+  return new TofuVerifier(ec2, known, onPin, {
+    record: new PinRecord(),
+    acceptNewHostKey: opts.acceptNewHostKey,
+  })
 }
 
 /**
@@ -44,7 +49,11 @@ export function verifierFor(
 export async function sshSettings(
   config: ResolvedConfig,
   ec2: () => Promise<Ec2Port>,
-  opts: {cwd?: string; onPin?: (s: HostKeySubject, value: string) => void} = {},
+  opts: {
+    cwd?: string
+    onPin?: (s: HostKeySubject, value: string) => void
+    acceptNewHostKey?: boolean
+  } = {},
 ): Promise<SshSettings> {
   const ssh = sshConfigOf(config)
   const agent = process.env.SSH_AUTH_SOCK || undefined
@@ -60,7 +69,7 @@ export async function sshSettings(
     agent,
     connectTimeoutMs: ssh.connectTimeout * 1000,
     refusedRetryMs: ssh.connectTimeout * 1000,
-    verifier: verifierFor(ssh, ec2, opts.onPin),
+    verifier: verifierFor(ssh, ec2, opts.onPin, {acceptNewHostKey: opts.acceptNewHostKey}),
     bastion: b
       ? {
           host: b.host,

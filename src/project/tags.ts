@@ -36,8 +36,17 @@ export function isReservedTagKey(key: string): boolean {
   return RESERVED_TAG_KEYS.includes(key) || key.startsWith('wolphin:')
 }
 
-/** EC2's limit on a tag value. */
+/** EC2's limits on tags: per resource, key length, value length; `aws:` (any case) is EC2's own. */
+export const TAGS_PER_INSTANCE_MAX = 50
+export const TAG_KEY_MAX = 128
 export const TAG_VALUE_MAX = 256
+/** The most tags wolphin itself sets on one instance (every key of Tag). */
+export const WOLPHIN_TAGS_MAX = Object.keys(Tag).length
+/** What is left of EC2's 50 for the config's `tags`. */
+export const USER_TAGS_MAX = TAGS_PER_INSTANCE_MAX - WOLPHIN_TAGS_MAX
+
+/** The highest slot number (and so the most instances a project can have). */
+export const MAX_SLOT = 100_000
 
 /** Slots as compact ranges for the `wolphin:slots` tag: [1,2,3,5,7,8] -> "1-3,5,7-8". */
 export function encodeSlots(slots: readonly number[]): string {

@@ -3,8 +3,9 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {SelectorError} from '../errors.js'
-import {Tag} from '../project/tags.js'
+import {MAX_SLOT, Tag} from '../project/tags.js'
 import type {Instance, InstanceState} from '../project/types.js'
+import {probeMessage, probeModuleLoad} from './load-probe.js'
 
 /** Narrows an operation to some of a project's instances. It never widens. */
 export interface Selector {
@@ -21,7 +22,6 @@ const STATES: readonly InstanceState[] = [
   'shutting-down',
   'terminated',
 ]
-const MAX_SLOT = 100_000
 
 /** Parses `1,3,5-7` into sorted unique slot numbers. */
 export function parseSlots(text: string): number[] {
@@ -207,17 +207,22 @@ export async function loadSelectorModule(
   timeoutMs = SELECTOR_TIMEOUT_MS,
 ): Promise<Selector> {
   const abs = path.resolve(cwd, file)
+  let isDirectory: boolean
   try {
-    await stat(abs)
+    isDirectory = (await stat(abs)).isDirectory()
   } catch {
     throw new SelectorError(`--selector: ${file}: no such file`)
   }
+  if (isDirectory) throw new SelectorError(`--selector: ${file}: is a directory; expected a module file`)
+  const url = pathToFileURL(abs).href
+  const probe = await probeModuleLoad(url)
+  if (probe) throw new SelectorError(`--selector: ${file}: ${probeMessage(probe)}`)
   let mod: Record<string, unknown>
   try {
     // Bounded: a top-level await that never settles is an error, not a hang. (A synchronous
-    // endless loop cannot be interrupted from here.)
+    // endless loop is caught earlier, by the probe in a worker.)
     mod = await guarded(
-      () => import(pathToFileURL(abs).href) as Promise<Record<string, unknown>>,
+      () => import(url) as Promise<Record<string, unknown>>,
       timeoutMs,
       `--selector: ${file}: loading`,
     )

@@ -1,4 +1,5 @@
 import {formatDuration} from '../config/duration.js'
+import {printableLines} from './printable.js'
 import type {LsResult, ReapResult} from '../project/fleet.js'
 import {leaseText} from '../project/lease.js'
 import type {ExtendResult} from '../project/project.js'
@@ -19,7 +20,7 @@ export function extendText(r: ExtendResult): string {
     lines.push(`  ${dash(t.name)}  ${t.id}  ${dash(t.from)} -> ${t.to} (${leaseText(t.to, now)} left)`)
   for (const s of r.skipped) lines.push(`  skipped ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
   if (r.dryRun) lines.push('(dry run: nothing changed)')
-  return lines.join('\n') + '\n'
+  return printableLines(lines)
 }
 
 export function reapText(r: ReapResult): string {
@@ -40,7 +41,7 @@ export function reapText(r: ReapResult): string {
   }
   for (const e of r.errors) lines.push(`${e.region}: FAILED: ${e.message}`)
   if (r.dryRun) lines.push('(dry run: nothing changed)')
-  return lines.join('\n') + '\n'
+  return printableLines(lines)
 }
 
 export async function lsTable(r: LsResult, opts: {tty: boolean}): Promise<string> {

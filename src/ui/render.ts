@@ -1,4 +1,5 @@
 import type {OperationResult, StatusResult} from '../project/project.js'
+import {printable, printableLines} from './printable.js'
 import type {InstanceJson} from '../project/types.js'
 import {leaseText} from '../project/lease.js'
 
@@ -58,7 +59,8 @@ export function stateText(i: Pick<InstanceJson, 'state' | 'stateReason'>): strin
 }
 
 /** cli-table3 on a terminal, aligned plain text otherwise (no box drawing in CI logs). */
-export async function table(head: string[], rows: string[][], tty: boolean): Promise<string> {
+export async function table(head: string[], cells: string[][], tty: boolean): Promise<string> {
+  const rows = cells.map((r) => r.map(printable))
   if (!tty) {
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
     const line = (r: string[]) =>
@@ -85,7 +87,7 @@ export function planText(result: OperationResult): string {
   for (const a of result.plan.actions) lines.push(`  ${a.description}`)
   for (const s of result.plan.skipped)
     lines.push(`  skip ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
-  return lines.join('\n') + '\n'
+  return printableLines(lines)
 }
 
 /** What a mutating command prints when it is done. */
@@ -103,5 +105,5 @@ export function operationText(result: OperationResult): string {
   for (const s of result.plan.skipped)
     lines.push(`  skipped ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
   for (const i of result.instances) lines.push(`  ${dash(i.name)}  ${i.id}  ${i.state}`)
-  return lines.join('\n') + '\n'
+  return printableLines(lines)
 }

@@ -1,4 +1,5 @@
 import type {ValidationResult} from '../project/validate.js'
+import {printableLines} from './printable.js'
 
 const LABEL: Record<string, string> = {
   ami: 'ami',
@@ -20,5 +21,5 @@ export function validationText(r: ValidationResult): string {
     lines.push(`${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}:`)
     for (const p of r.problems) lines.push(`  ${p}`)
   } else lines.push('no problems found')
-  return lines.join('\n') + '\n'
+  return printableLines(lines)
 }

@@ -222,14 +222,67 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     )
     // The pin is not overwritten by the impostor.
     expect((await tagsOf()).get(ids[1])!['wolphin:host-key']).to.equal(pinned)
-    // Accepting the new key on purpose: delete the tag, the next run pins again.
+    // Deleting the tag is not enough: this machine recorded the old key and refuses the new one.
     const client = testClient(moto().endpoint)
     await client.send(
       new CreateTagsCommand({Resources: [ids[1]], Tags: [{Key: 'wolphin:host-key', Value: ''}]}),
     )
-    const again = await cli('exec', '-i', '2', '--', 'true')
+    const refused = await cli('exec', '-i', '2', '--', `touch ${h.home}/ran-after-rekey`)
+    expect(refused.code).to.equal(3)
+    expect(refused.stderr).to.match(
+      /changed since this machine last connected: recorded .* --accept-new-host-key/,
+    )
+    await stat(path.join(h.home, 'ran-after-rekey')).then(
+      () => expect.fail('the command ran on a host whose key changed since this machine saw it'),
+      () => {},
+    )
+    // Accepting the new key on purpose: the run pins the tag again and updates the record.
+    const again = await cli('exec', '-i', '2', '--accept-new-host-key', '--', 'true')
     expect(again.code, again.stderr).to.equal(0)
     expect((await tagsOf()).get(ids[1])!['wolphin:host-key']).to.equal(`ssh-ed25519 ${h.fingerprint}`)
+    const next = await cli('exec', '-i', '2', '--', 'true')
+    expect(next.code, next.stderr).to.equal(0)
+  })
+
+  it('CreateTags alone cannot redirect exec: a rewritten address and pin is refused by the local record', async () => {
+    // This machine has connected to slot 1 before (earlier tests) and recorded its key.
+    const first = await cli('exec', '-i', '1', '--', 'true')
+    expect(first.code, first.stderr).to.equal(0)
+    // Someone allowed to write tags points slot 1 at another sshd and rewrites the pin to its key.
+    const other = lab().hosts[2]
+    const client = testClient(moto().endpoint)
+    const saved = (await tagsOf()).get(ids[0])!
+    await client.send(
+      new CreateTagsCommand({
+        Resources: [ids[0]],
+        Tags: [
+          {Key: ADDR_TAG, Value: other.tag},
+          {Key: 'wolphin:host-key', Value: `ssh-ed25519 ${other.fingerprint}`},
+        ],
+      }),
+    )
+    try {
+      const marker = `redirected-${Date.now()}`
+      const r = await cli('exec', '-i', '1', '--', `touch ${other.home}/${marker}`)
+      expect(r.code, r.stderr).to.equal(3)
+      expect(r.stderr).to.match(/host key of wolphin\.fleet\.1 .* changed since this machine last connected/)
+      await stat(path.join(other.home, marker)).then(
+        () => expect.fail('exec ran on the host the tags redirected it to'),
+        () => {},
+      )
+      const j = (await cli('exec', '-i', '1', '--json', '--', 'true')).json<Json>()
+      expect(j.summary).to.include({ok: 0, unreachable: 1})
+    } finally {
+      await client.send(
+        new CreateTagsCommand({
+          Resources: [ids[0]],
+          Tags: [
+            {Key: ADDR_TAG, Value: saved[ADDR_TAG]},
+            {Key: 'wolphin:host-key', Value: saved['wolphin:host-key']},
+          ],
+        }),
+      )
+    }
   })
 
   it('put copies a directory tree byte for byte with modes to every instance', async () => {

@@ -3,7 +3,8 @@
  * scripts/ensure-moto.sh creates. Without it: fail under CI, skip with a notice otherwise.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdtempSync} from 'node:fs'
+import os from 'node:os'
 import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -99,9 +100,18 @@ export function useMoto(): () => Moto {
   return () => moto!
 }
 
+/**
+ * One state directory (host-key pins seen, docs/exec.md) for this test process: tests never read
+ * or write the user's own.
+ */
+const TEST_STATE_DIR = mkdtempSync(path.join(os.tmpdir(), 'wolphin-test-state-'))
+// The same for what tests run in this process (Project, runners).
+process.env.WOLPHIN_STATE_DIR ||= TEST_STATE_DIR
+
 /** Environment for a CLI run against moto: fake credentials, loopback endpoint, no real config. */
 export function motoEnv(endpoint: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    WOLPHIN_STATE_DIR: TEST_STATE_DIR,
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',

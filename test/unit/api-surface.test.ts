@@ -76,6 +76,8 @@ const VALUES = [
   'teeSinks',
   'MAX_CAPTURE',
   'OutputFiles',
+  'PinRecord',
+  'defaultPinRecordFile',
 ]
 
 const TYPES = [

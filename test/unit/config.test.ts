@@ -76,7 +76,11 @@ describe('config', () => {
     ['not a mapping', '- a\n- b\n', /wolphin\.yaml: expected a mapping of fields/],
     ['missing project', 'ami: ami-12345678\n', /wolphin\.yaml: field "project" is required/],
     ['bad lease', base + 'lease: soon\n', /field "lease": expected a duration/],
-    ['bad lease type', base + 'lease: [8h]\n', /field "lease": expected a duration like 8h, or \{duration/],
+    [
+      'bad lease type',
+      base + 'lease: [8h]\n',
+      /field "lease": expected a duration like 8h \(more than 0, at most 3650d\), or \{duration/,
+    ],
     [
       'bad lease action',
       base + 'lease: {duration: 8h, action: kill}\n',

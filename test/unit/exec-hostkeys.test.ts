@@ -1,6 +1,6 @@
 import {createHmac, randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import {chmod, mkdtemp, writeFile} from 'node:fs/promises'
+import {chmod, mkdtemp, readFile, stat, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -10,6 +10,7 @@ import ssh2 from 'ssh2'
 import {ConfigError, HostKeyError} from '../../src/errors.js'
 import {KnownHostsVerifier, NoVerifier, pinValue, TofuVerifier} from '../../src/exec/host-keys.js'
 import {readPrivateKey} from '../../src/exec/keys.js'
+import {defaultPinRecordFile, PinRecord} from '../../src/exec/pin-record.js'
 import {checkKnownHosts, fingerprint, parseKnownHosts} from '../../src/exec/known-hosts.js'
 import {createSshConnector, type SshSettings, UnreachableError} from '../../src/exec/ssh.js'
 import type {Target} from '../../src/exec/types.js'
@@ -115,6 +116,75 @@ describe('exec: host keys', () => {
     )
     expect(calls).to.have.length(1)
     await new NoVerifier().verify()
+  })
+
+  it('tofu with a local record: a pin rewritten in the tag since this machine last connected is refused', async () => {
+    const {port, calls} = fakeEc2()
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-pins-'))
+    const file = path.join(dir, 'state', 'host-keys.json')
+    const real = blob()
+    const impostor = blob()
+    const subject = (tags: Record<string, string>) => ({
+      host: '127.0.0.2',
+      port: 22,
+      label: 'wolphin.p.1',
+      instance: {id: 'i-1', tags},
+    })
+    // First use on this machine: pins in the tag and records it locally (mode 0600).
+    await new TofuVerifier(async () => port, undefined, undefined, {record: new PinRecord(file)}).verify(
+      subject({}),
+      real,
+    )
+    expect(JSON.parse(await readFile(file, 'utf8'))).to.deep.equal({'i-1': pinValue(real)})
+    expect((await stat(file)).mode & 0o777).to.equal(0o600)
+    // Someone with CreateTags points the instance at another host and rewrites the pin to match it.
+    const v = new TofuVerifier(async () => port, undefined, undefined, {record: new PinRecord(file)})
+    const err = await v.verify(subject({'wolphin:host-key': pinValue(impostor)}), impostor).catch((e) => e)
+    expect(err).to.be.instanceOf(HostKeyError)
+    expect(err.message).to.match(/changed since this machine last connected: recorded "ssh-ed25519 SHA256:/)
+    expect(err.message).to.include(file)
+    expect(err.message).to.include('--accept-new-host-key')
+    // The real key still passes, whatever the tag says is absent.
+    await v.verify(subject({'wolphin:host-key': pinValue(real)}), real)
+    // Accepted on purpose: the record follows.
+    const accept = new TofuVerifier(async () => port, undefined, undefined, {
+      record: new PinRecord(file),
+      acceptNewHostKey: true,
+    })
+    await accept.verify(subject({'wolphin:host-key': pinValue(impostor)}), impostor)
+    expect(JSON.parse(await readFile(file, 'utf8'))).to.deep.equal({'i-1': pinValue(impostor)})
+    // --accept-new-host-key does not override the tag: a key that matches neither is still refused.
+    const third = await accept.verify(subject({'wolphin:host-key': pinValue(real)}), blob()).catch((e) => e)
+    expect(third).to.be.instanceOf(HostKeyError)
+    expect(calls).to.have.length(1)
+  })
+
+  it('a pin record that is not JSON counts as empty; many pins recorded at once are all kept', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-pins-'))
+    const file = path.join(dir, 'host-keys.json')
+    await writeFile(file, 'not json')
+    const r = new PinRecord(file)
+    expect(await r.get('i-1')).to.equal(undefined)
+    await Promise.all(Array.from({length: 20}, (_, i) => r.set(`i-${i}`, `ssh-ed25519 SHA256:${i}`)))
+    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')))).to.have.length(20)
+  })
+
+  it('the default record lives under WOLPHIN_STATE_DIR, else XDG_STATE_HOME, else ~/.local/state', () => {
+    const saved = {s: process.env.WOLPHIN_STATE_DIR, x: process.env.XDG_STATE_HOME}
+    try {
+      process.env.WOLPHIN_STATE_DIR = '/tmp/ws'
+      expect(defaultPinRecordFile()).to.equal('/tmp/ws/host-keys.json')
+      delete process.env.WOLPHIN_STATE_DIR
+      process.env.XDG_STATE_HOME = '/tmp/xdg'
+      expect(defaultPinRecordFile()).to.equal('/tmp/xdg/wolphin/host-keys.json')
+      delete process.env.XDG_STATE_HOME
+      expect(defaultPinRecordFile()).to.equal(path.join(os.homedir(), '.local/state/wolphin/host-keys.json'))
+    } finally {
+      if (saved.s === undefined) delete process.env.WOLPHIN_STATE_DIR
+      else process.env.WOLPHIN_STATE_DIR = saved.s
+      if (saved.x === undefined) delete process.env.XDG_STATE_HOME
+      else process.env.XDG_STATE_HOME = saved.x
+    }
   })
 
   it('the ssh2 connector wires tofu into hostVerifier: pins, then refuses a changed key as unreachable', async () => {
