@@ -30,6 +30,17 @@ export const globalFlags = {
     helpGroup: 'GLOBAL',
     default: false,
   }),
+  'no-color': Flags.boolean({
+    summary: 'No colours (also when NO_COLOR is set or output is not a terminal).',
+    helpGroup: 'GLOBAL',
+    default: false,
+  }),
+}
+
+/** Commands that print a table: which columns. */
+export const tableFlags = {
+  wide: Flags.boolean({summary: 'Show every column.', default: false}),
+  columns: Flags.string({summary: 'The columns to show, like name,state,address (see --help).'}),
 }
 
 /**
@@ -39,6 +50,7 @@ export const globalFlags = {
 export const fleetBaseFlags = {
   config: globalFlags.config,
   profile: globalFlags.profile,
+  'no-color': globalFlags['no-color'],
 } as unknown as typeof globalFlags
 
 export const selectionFlags = {
@@ -82,6 +94,7 @@ export type GlobalFlagValues = {
   region?: string
   profile?: string
   yes: boolean
+  'no-color'?: boolean
 }
 export type SelectionFlagValues = {
   instances?: string
@@ -172,6 +185,12 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
   }
 
+  /** Whether to colour what goes to `stream` (one rule: src/ui/colour.ts). */
+  protected async colour(flags: {'no-color'?: boolean}, stream: NodeJS.WriteStream = process.stdout) {
+    const {colourEnabled} = await import('./ui/colour.js')
+    return colourEnabled(stream, {noColor: flags['no-color']})
+  }
+
   protected async selection(flags: SelectionFlagValues): Promise<Selector | null> {
     return selectorFromFlags(flags)
   }
@@ -184,17 +203,46 @@ export abstract class BaseCommand extends Command {
     return p.onEvent
   }
 
-  /** Destructive work on a whole project: ask on a terminal, demand --yes otherwise. */
-  protected async confirm(question: string, yes: boolean): Promise<void> {
+  /** Whether a question can be asked: stdin and stderr are terminals and --json is off. */
+  protected interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !this.jsonEnabled()
+  }
+
+  /**
+   * Destructive work: ask on a terminal (after printing `details` to stderr), demand --yes
+   * otherwise. Refusing is a UsageError (exit 2).
+   */
+  protected async confirm(
+    question: string,
+    yes: boolean,
+    details: string[] = [],
+    hint = 'pass --yes (or narrow the selection)',
+  ): Promise<void> {
     if (yes) return
-    if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
-      throw new UsageError(`${question} Refusing without confirmation: pass --yes (or narrow the selection).`)
-    }
+    if (!this.interactive()) throw new UsageError(`${question} Refusing without confirmation: ${hint}.`)
+    for (const d of details) process.stderr.write(`${d}\n`)
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
     const answer = await rl.question(`${question} [y/N] `)
     rl.close()
     if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed; nothing was done')
+  }
+
+  /**
+   * For Project operations' `confirmTerminate`: names the project, the region and the instances,
+   * and asks (or refuses without --yes) before anything is terminated.
+   */
+  protected confirmTerminate(project: Project, yes: boolean, why = '', hint?: string) {
+    return async (instances: Array<{id: string; name: string | null; state: string}>) => {
+      if (yes) return
+      const region = (await project.region()) ?? 'the default region'
+      const n = instances.length
+      const names = instances.map((i) => i.name ?? i.id)
+      const shown = names.slice(0, 5).join(', ') + (n > 5 ? ` and ${n - 5} more` : '')
+      const question = `Terminate ${n} instance${n === 1 ? '' : 's'} of project ${project.name} in ${region}${why ? ` (${why})` : ''}: ${shown}?`
+      const details = instances.map((i) => `  ${i.name ?? '-'}  ${i.id}  ${i.state}`)
+      await this.confirm(question, yes, n > 5 ? details : [], hint)
+    }
   }
 
   protected async finally(err: Error | undefined): Promise<unknown> {

@@ -29,11 +29,15 @@ export function parseTimeout(v: string | undefined): number | undefined {
 }
 
 /** Renders the fan-out's events on the terminal; nothing under --json. */
-export async function renderer(json: boolean, group: boolean): Promise<ExecEventSink> {
+export async function renderer(json: boolean, group: boolean, noColor = false): Promise<ExecEventSink> {
   const {createExecRenderer} = await import('../ui/exec-output.js')
+  const {colourEnabled} = await import('../ui/colour.js')
   return createExecRenderer({
     mode: json ? 'quiet' : group ? 'group' : 'stream',
-    colour: {stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY)},
+    colour: {
+      stdout: colourEnabled(process.stdout, {noColor}),
+      stderr: colourEnabled(process.stderr, {noColor}),
+    },
   })
 }
 
@@ -80,7 +84,7 @@ export abstract class FanOutCommand extends BaseCommand {
     const timeout = parseTimeout(flags.timeout)
     const selector = await this.selection(flags)
     const json = this.jsonEnabled()
-    const onEvent = await renderer(json, flags.group)
+    const onEvent = await renderer(json, flags.group, flags['no-color'])
     const project = await this.openProject(flags, {
       onEvent: (e) => (e.type === 'warn' || e.type === 'info') && !json && onEvent(e),
     })

@@ -40,8 +40,9 @@ export default class Reap extends BaseCommand {
     if (graceMs === null) throw new UsageError(`--grace "${flags.grace}": expected a duration like 10m`)
     const settings = await fleetSettings({regions: flags.region, files: flags.config})
     const onEvent = await this.progress()
+    const colour = await this.colour(flags)
     const render = (r: ReapResult) => {
-      if (!this.jsonEnabled()) this.log(reapText(r).trimEnd())
+      if (!this.jsonEnabled()) process.stdout.write(reapText(r, {colour}))
     }
     try {
       const result = await reap({

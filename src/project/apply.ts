@@ -134,6 +134,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   /** Action id -> what it did, for the report of an interrupted run. */
   const finished = new Map<number, string>()
   const result: ApplyResult = {launched: [], launchedRaw: [], lastObservation: null, failures: []}
+  let lastObservationAt = -Infinity
   const byId = new Map(plan.actions.map((a) => [a.id, a]))
   /** Instances an action failed for: later actions (waits) leave them out. */
   const failedIds = new Set<string>()
@@ -155,6 +156,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     if (ctx.signal?.aborted) throw new InterruptedError('interrupted')
     const message = describeAction(a)
     ctx.onEvent({type: 'action:start', action: a, message})
+    let waitedIds: string[] | undefined
     try {
       switch (a.kind) {
         case 'launch': {
@@ -164,7 +166,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           produced.set(a.id, ids)
           result.launched.push(...ids)
           finished.set(a.id, `${message}: launched ${ids.join(', ') || 'nothing'}`)
-          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`})
+          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`, ids})
           return
         }
         case 'start':
@@ -198,14 +200,20 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
             ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
           ].filter((id) => !failedIds.has(id))
           const waited = await waitFor(ids, a, ctx, sleep)
-          result.lastObservation = waited.seen
+          waitedIds = ids
+          // Waits can run side by side (create: launched ones for running, extra ones for
+          // terminated): the result shows the newest observation, whichever wait ends last.
+          if (waited.at >= lastObservationAt) {
+            result.lastObservation = waited.seen
+            lastObservationAt = waited.at
+          }
           for (const f of waited.lost) failedIds.add(f.id)
           result.failures.push(...waited.lost)
           break
         }
       }
       finished.set(a.id, message)
-      ctx.onEvent({type: 'action:done', action: a, message})
+      ctx.onEvent({type: 'action:done', action: a, message, ...(waitedIds ? {ids: waitedIds} : {})})
     } catch (e) {
       ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})
       throw e
@@ -347,12 +355,13 @@ async function waitFor(
   a: Action,
   ctx: ApplyContext,
   sleep: (ms: number) => Promise<void>,
-): Promise<{seen: RawInstance[]; lost: TargetFailure[]}> {
+): Promise<{seen: RawInstance[]; lost: TargetFailure[]; at: number}> {
   const deadline = Date.now() + ctx.config.wait.timeout * 1000
   const tag = projectTagValue(ctx.config.project)
   const lost: TargetFailure[] = []
   let waiting = ids
   for (let round = 0; ; round++) {
+    const at = performance.now()
     const seen = (await ctx.port.describeProject(tag)).filter((r) => isMember(r, ctx.config.project))
     const states = new Map(seen.map((r) => [r.id, r.state]))
     // Eventual consistency: a just-launched instance may be missing from the first answers, so a
@@ -370,11 +379,12 @@ async function waitFor(
     }
     if (gone.length) waiting = waiting.filter((id) => !gone.includes(id))
     const pending = waiting.filter((id) => !reached(states.get(id), a.until))
-    if (pending.length === 0) return {seen, lost}
+    if (pending.length === 0) return {seen, lost, at}
     ctx.onEvent({
       type: 'action:progress',
       action: a,
       message: `${ids.length - pending.length}/${ids.length} ${a.until}`,
+      counts: {reached: ids.length - pending.length, total: ids.length},
     })
     if (Date.now() + ctx.config.wait.interval * 1000 > deadline) {
       throw new WaitTimeoutError(

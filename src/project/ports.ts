@@ -31,6 +31,8 @@ export interface Ec2Port {
   rebootInstances(ids: string[]): Promise<void>
   terminateInstances(ids: string[]): Promise<void>
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
+  /** The region the port talks to, when it knows (reported by `status`). */
+  region?(): Promise<string>
 }
 
 /** What `ls` and `reap` need: every wolphin project of one region at once. */
