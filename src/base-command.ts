@@ -161,6 +161,7 @@ export abstract class BaseCommand extends Command {
     flags: GlobalFlagValues,
     opts: {requireAmi?: boolean; onEvent?: EventSink} = {},
   ): Promise<Project> {
+    await this.checkProfile(flags.profile)
     const {config} = await loadConfig({
       files: flags.config,
       project: flags.project,
@@ -183,6 +184,13 @@ export abstract class BaseCommand extends Command {
   protected logJson(json: unknown): void {
     if (process.stdout.isTTY) return super.logJson(json)
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
+  /** A named profile that does not exist is bad input (exit 2), found before any AWS call. */
+  protected async checkProfile(profile: string | undefined): Promise<void> {
+    if (!profile) return
+    const {checkProfile} = await import('./aws/profile.js')
+    await checkProfile(profile)
   }
 
   /** Whether to colour what goes to `stream` (one rule: src/ui/colour.ts). */
@@ -265,7 +273,7 @@ export abstract class BaseCommand extends Command {
       throw err
     const code =
       err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
-    const message = oneLine(err.message)
+    const message = this.missingArgs(err) ?? oneLine(err.message)
     if (this.jsonEnabled()) {
       const body: Record<string, unknown> = {
         error: {
@@ -288,10 +296,34 @@ export abstract class BaseCommand extends Command {
       if (err instanceof InterruptedError && err.report) {
         for (const d of err.report.done) process.stderr.write(`  done: ${d}\n`)
         for (const d of err.report.notDone) process.stderr.write(`  not done: ${d}\n`)
+        const launched = err.report.launched ?? []
+        if (launched.length) {
+          process.stderr.write(
+            `  launched ${launched.length} instance(s) that keep running, and billing, until terminated:\n`,
+          )
+          for (const id of launched) process.stderr.write(`    ${id}\n`)
+          process.stderr.write(
+            `  run \`${this.config.bin} ${this.id}\` again (same flags) to finish, or \`${this.config.bin} terminate\` to remove the project's instances\n`,
+          )
+        }
       }
       if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
     }
     this.exit(code)
+  }
+
+  /** oclif's "Missing 1 required arg:" names the argument on the next line: one line with both. */
+  private missingArgs(err: Error): string | null {
+    if (err.constructor?.name !== 'RequiredArgsError') return null
+    const missing = (err as Error & {args?: Array<{name: string; description?: string}>}).args ?? []
+    if (!missing.length) return null
+    const what = missing
+      .map((a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`)
+      .join(', ')
+    const usage = Object.keys(this.ctor.args ?? {})
+      .map((k) => k.toUpperCase())
+      .join(' ')
+    return `missing argument${missing.length > 1 ? 's' : ''} ${what}; usage: ${this.config.bin} ${this.id} ${usage}`
   }
 }
 

@@ -33,6 +33,7 @@ those that fit the terminal, --wide for all, --columns to pick. Finds projects b
   async run(): Promise<LsResult> {
     const {flags} = await this.parse(Ls)
     const columns = chooseColumns(lsColumns(), flags)
+    await this.checkProfile(flags.profile)
     const settings = await fleetSettings({regions: flags.region, files: flags.config})
     const view = {...columns, width: terminalWidth(), colour: await this.colour(flags)}
     const render = async (r: LsResult) => {

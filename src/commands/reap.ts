@@ -38,6 +38,7 @@ export default class Reap extends BaseCommand {
     const {flags} = await this.parse(Reap)
     const graceMs = parseDuration(flags.grace)
     if (graceMs === null) throw new UsageError(`--grace "${flags.grace}": expected a duration like 10m`)
+    await this.checkProfile(flags.profile)
     const settings = await fleetSettings({regions: flags.region, files: flags.config})
     const onEvent = await this.progress()
     const colour = await this.colour(flags)

@@ -20,7 +20,7 @@ import {motoEnv} from '../support/moto.js'
 interface Row {
   name: string
   args: string[]
-  /** The exact message after "wolphin: error: " (oclif's own "command not found" is printed as is). */
+  /** The exact message after "wolphin: error: ". */
   message: string
   /** Content of the file the row's `-c` points at. */
   file?: string
@@ -41,7 +41,7 @@ export const BAD_INPUTS: Row[] = [
     name: 'config: malformed YAML',
     args: ['status', '-c', 'c.yaml'],
     message:
-      'c.yaml: malformed YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'c.yaml: malformed YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
     file: 'project: [a\n',
   },
   {
@@ -282,7 +282,51 @@ export const BAD_INPUTS: Row[] = [
     name: 'terminate all without --yes',
     args: ['terminate', '-c', 'ok.yaml'],
     message:
-      'Terminate every instance of the project? Refusing without confirmation: pass --yes (or narrow the selection).',
+      'Terminate every instance of project p in us-east-1? Refusing without confirmation: pass --yes (or narrow the selection).',
+  },
+  {
+    name: 'command: unknown, near a command',
+    args: ['statu'],
+    message: 'unknown command "statu"; did you mean "wolphin status"? (`wolphin --help` lists the commands)',
+  },
+  {
+    name: 'command: unknown, near nothing',
+    args: ['frobnicate', '-c', 'ok.yaml'],
+    message: 'unknown command "frobnicate" (`wolphin --help` lists the commands)',
+  },
+  {
+    name: 'put: one argument',
+    args: ['put', 'onlyone', '-c', 'ok.yaml'],
+    message: 'missing argument REMOTE (Remote path); usage: wolphin put LOCAL REMOTE',
+  },
+  {
+    name: 'put: no argument',
+    args: ['put', '-c', 'ok.yaml'],
+    message:
+      'missing arguments LOCAL (Local file or directory), REMOTE (Remote path); usage: wolphin put LOCAL REMOTE',
+  },
+  {
+    name: 'flag: --profile that does not exist',
+    args: ['status', '-c', 'ok.yaml', '--profile', 'nope'],
+    message:
+      'profile "nope" (--profile or AWS_PROFILE) does not exist in /dev/null or /dev/null; no profiles are defined there',
+  },
+  {
+    name: 'flag: --profile that does not exist (ls)',
+    args: ['ls', '--region', 'us-east-1', '--profile', 'nope'],
+    message:
+      'profile "nope" (--profile or AWS_PROFILE) does not exist in /dev/null or /dev/null; no profiles are defined there',
+  },
+  {
+    name: 'flag: --columns unknown',
+    args: ['status', '-c', 'ok.yaml', '--columns', 'name,bogus'],
+    message:
+      '--columns: unknown column "bogus"; expected a comma-separated list of: slot, name, id, state, address, public-ip, private-ip, public-dns, private-dns, type, zone, market, age, lease, spec',
+  },
+  {
+    name: 'flag: --columns with --wide',
+    args: ['ls', '--region', 'us-east-1', '--wide', '--columns', 'project'],
+    message: 'give either --wide or --columns, not both',
   },
   {
     name: 'selector: missing module',
