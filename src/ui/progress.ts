@@ -65,7 +65,9 @@ export function plainProgress(
           break
         }
         case 'action:failed':
-          line(`FAILED: ${actionSummary(e.action)}: ${e.message}`)
+          line(
+            `FAILED: ${e.action.kind === 'wait' ? `waiting until ${e.action.until}` : actionSummary(e.action)}: ${e.message}`,
+          )
           break
         case 'info':
           line(e.message)

@@ -161,7 +161,14 @@ describe('integration: crash safety and concurrency', function () {
     try {
       const env = motoEnv(proxy.endpoint)
       const started = Date.now()
-      const r = await runAndSignal(['create'], {cwd: dir, env, delayMs: 3500, signal: 'SIGINT'})
+      // Counted from the launch line: a loaded machine may take seconds to get there.
+      const r = await runAndSignal(['create'], {
+        cwd: dir,
+        env,
+        delayMs: 1500,
+        signal: 'SIGINT',
+        after: /launch 3 instances/,
+      })
       expect(r.code, r.stderr).to.equal(130)
       expect(Date.now() - started).to.be.lessThan(10_000)
       expect(r.stderr).to.match(/wolphin: error: interrupted: 1 of 2 action\(s\) done, 1 not done/)
@@ -171,6 +178,16 @@ describe('integration: crash safety and concurrency', function () {
       // What it launched is tagged and the next run converges.
       const mine = live(await members(project))
       expect(mine).to.have.length(COUNT)
+      // ...and the message lists them, says they cost money, and what resumes or removes them.
+      const listed =
+        /launched 3 instance\(s\) that keep running, and billing, until terminated:\n((?: {4}i-\w+\n)+)/.exec(
+          r.stderr,
+        )
+      expect(listed, r.stderr).to.not.equal(null)
+      expect(listed![1].trim().split(/\s+/).sort()).to.deep.equal(mine.map((i) => i.id).sort())
+      expect(r.stderr).to.include(
+        "run `wolphin create` again (same flags) to finish, or `wolphin terminate` to remove the project's instances\n",
+      )
       const again = await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})
       expect(again.code, again.stderr).to.equal(0)
       await expectConverged(project)
