@@ -25,21 +25,22 @@ export function extendText(r: ExtendResult): string {
   return lines.join('\n') + '\n'
 }
 
-const targetTable: TableSpec<ReapTarget> = {
+const targetTable = (now: number): TableSpec<ReapTarget> => ({
   columns: [
     {key: 'name', head: 'name', get: (t) => dash(t.name)},
     {key: 'id', head: 'id', get: (t) => t.id},
     {key: 'state', head: 'state', get: (t) => t.state, style: (t) => stateStyle(t.state)},
     {
       key: 'lease',
-      head: 'lease ended',
-      get: (t) => t.expiresAt,
+      head: 'expired',
+      // How long ago, from the moment the reap looked (the ISO instant is in --json).
+      get: (t) => `${formatDuration(Math.max(0, now - Date.parse(t.expiresAt)))} ago`,
       style: () => 'red',
     },
   ],
   defaults: ['name', 'id', 'state', 'lease'],
   dropOrder: [],
-}
+})
 
 /**
  * One line per project (what is done to how many), then its instances as an aligned table, one
@@ -55,8 +56,8 @@ export function reapText(r: ReapResult, opts: {colour?: boolean} = {}): string {
     const who = `${p.region} ${p.project}${p.owner ? ` (${p.owner})` : ''}`
     if (p.targets.length) {
       const status = p.error ? `FAILED: ${p.error}` : r.dryRun ? '' : p.done ? '' : 'not done'
-      out += `${who}: ${verb} ${p.targets.length} instance(s)${grace}${status ? ` ${status}` : ''}\n`
-      out += renderTable(targetTable, p.targets, {
+      out += `${who}: ${verb} ${p.targets.length} instance${p.targets.length === 1 ? '' : 's'}${grace}${status ? ` ${status}` : ''}\n`
+      out += renderTable(targetTable(Date.parse(r.at) || Date.now()), p.targets, {
         keys: ['name', 'id', 'state', 'lease'],
         fit: false,
         colour: Boolean(opts.colour),
