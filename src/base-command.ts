@@ -6,6 +6,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {loadConfig} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
+import {versioned} from './json.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {type Selector, selectorFromFlags} from './selectors/index.js'
@@ -182,8 +183,9 @@ export abstract class BaseCommand extends Command {
    * same bytes. On a terminal oclif's own (coloured) rendering is kept.
    */
   protected logJson(json: unknown): void {
-    if (process.stdout.isTTY) return super.logJson(json)
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+    const doc = versioned(json)
+    if (process.stdout.isTTY) return super.logJson(doc)
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
   }
 
   /** A named profile that does not exist is bad input (exit 2), found before any AWS call. */

@@ -88,3 +88,19 @@ export type {
   WaitForSshOptions,
   HostKeyVerifier,
 } from './exec/index.js'
+// The --json contract: one document type per command (schemas/*.json are generated from these).
+export {SCHEMA_VERSION, versioned} from './json.js'
+export type {
+  Versioned,
+  StatusDocument,
+  WatchDocument,
+  OperationDocument,
+  ExecDocument,
+  LsDocument,
+  ReapDocument,
+  ExtendDocument,
+  ValidateDocument,
+  ConfigDocument,
+  InitDocument,
+  ErrorDocument,
+} from './json.js'

@@ -5,6 +5,7 @@
 import type {Hook} from '@oclif/core/hooks'
 
 import {ExitCode} from '../errors.js'
+import {versioned} from '../json.js'
 
 /** Edit distance (insertions, deletions, substitutions). */
 export function distance(a: string, b: string): number {
@@ -40,7 +41,7 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const message = `unknown command "${id}"${near ? `; did you mean "${bin} ${near}"?` : ''} (\`${bin} --help\` lists the commands)`
   if (opts.argv?.includes('--json'))
     process.stdout.write(
-      JSON.stringify({error: {code: 'USAGE', message, exitCode: ExitCode.Usage}}, null, 2) + '\n',
+      JSON.stringify(versioned({error: {code: 'USAGE', message, exitCode: ExitCode.Usage}}), null, 2) + '\n',
     )
   else process.stderr.write(`wolphin: error: ${message}\n`)
   process.exitCode = ExitCode.Usage

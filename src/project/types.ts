@@ -31,7 +31,31 @@ export function isHealthy(i: Pick<Instance, 'state'>): boolean {
 }
 
 /** The public JSON shape of an instance (tags omitted; they are an implementation detail). */
-export function instanceJson(i: Instance) {
+export interface InstanceJson {
+  id: string
+  name: string | null
+  slot: number | null
+  state: InstanceState
+  publicIp: string | null
+  privateIp: string | null
+  publicDns: string | null
+  privateDns: string | null
+  imageId: string | null
+  instanceType: string | null
+  zone: string | null
+  /** ISO-8601. */
+  launchTime: string | null
+  owner: string | null
+  /** The lease end (wolphin:expires-at), ISO-8601. */
+  expiresAt: string | null
+  /** Launched from an older launch spec than the config's. */
+  outdated: boolean
+  market: 'spot' | 'on-demand'
+  /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
+  replaced: boolean
+}
+
+export function instanceJson(i: Instance): InstanceJson {
   return {
     id: i.id,
     name: i.name,
@@ -49,8 +73,6 @@ export function instanceJson(i: Instance) {
     expiresAt: i.expiresAt,
     outdated: i.outdated,
     market: i.market,
-    /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
     replaced: isReplaced(i),
   }
 }
-export type InstanceJson = ReturnType<typeof instanceJson>

@@ -111,6 +111,7 @@ describe('unit: renderers', () => {
           region: 'eu-west-1',
           project: 'loadgen-eu-west',
           owner: 'perf-team@example.com',
+          action: 'terminate',
           targets: twelve.map((i) => ({
             id: i.id,
             name: i.name,
