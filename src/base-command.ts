@@ -4,7 +4,7 @@ import './startup-checks.js'
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 
-import {loadConfig} from './config/load.js'
+import {loadConfig, type TimeoutOverrides} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
 import {versioned} from './json.js'
 import type {EventSink} from './project/events.js'
@@ -36,12 +36,42 @@ export const globalFlags = {
     helpGroup: 'GLOBAL',
     default: false,
   }),
+  ...awsTimeoutFlags(),
 }
 
 /** Commands that print a table: which columns. */
 export const tableFlags = {
   wide: Flags.boolean({summary: 'Show every column.', default: false}),
   columns: Flags.string({summary: 'The columns to show, like name,state,address (see --help).'}),
+}
+
+/** --connect-timeout, --request-timeout, --total-timeout (or WOLPHIN_*_TIMEOUT): config `timeouts`. */
+function awsTimeoutFlags() {
+  const flag = (what: 'connect' | 'request' | 'total', summary: string) =>
+    Flags.string({summary, helpGroup: 'AWS', env: `WOLPHIN_${what.toUpperCase()}_TIMEOUT`})
+  return {
+    'connect-timeout': flag(
+      'connect',
+      'Longest wait for a connection to AWS, like 10s (config timeouts.connect).',
+    ),
+    'request-timeout': flag(
+      'request',
+      'Longest wait for an answer from AWS, like 60s (config timeouts.request).',
+    ),
+    'total-timeout': flag(
+      'total',
+      'Longest time one AWS call may take with its retries, like 3m (config timeouts.total).',
+    ),
+  }
+}
+
+/** The timeout flags' values, for loadConfig and fleetSettings (validated there like the config). */
+export function timeoutOverrides(flags: GlobalFlagValues): TimeoutOverrides {
+  return {
+    connect: flags['connect-timeout'],
+    request: flags['request-timeout'],
+    total: flags['total-timeout'],
+  }
 }
 
 /**
@@ -52,6 +82,9 @@ export const fleetBaseFlags = {
   config: globalFlags.config,
   profile: globalFlags.profile,
   'no-color': globalFlags['no-color'],
+  'connect-timeout': globalFlags['connect-timeout'],
+  'request-timeout': globalFlags['request-timeout'],
+  'total-timeout': globalFlags['total-timeout'],
 } as unknown as typeof globalFlags
 
 export const selectionFlags = {
@@ -96,6 +129,9 @@ export type GlobalFlagValues = {
   profile?: string
   yes: boolean
   'no-color'?: boolean
+  'connect-timeout'?: string
+  'request-timeout'?: string
+  'total-timeout'?: string
 }
 export type SelectionFlagValues = {
   instances?: string
@@ -167,6 +203,7 @@ export abstract class BaseCommand extends Command {
       files: flags.config,
       project: flags.project,
       region: flags.region,
+      timeouts: timeoutOverrides(flags),
       requireAmi: opts.requireAmi,
     })
     return new Project(config, {

@@ -52,6 +52,16 @@ export class AwsError extends WolphinError {
   }
 }
 
+/**
+ * No answer from an AWS endpoint: refused, reset, unreachable (`NETWORK_ERROR`), or silent past a
+ * connect, request or per-call timeout (`NETWORK_TIMEOUT`). The message names the endpoint.
+ */
+export class NetworkError extends WolphinError {
+  constructor(message: string, code: 'NETWORK_TIMEOUT' | 'NETWORK_ERROR') {
+    super(message, code, ExitCode.Failure)
+  }
+}
+
 export class CredentialsError extends WolphinError {
   constructor(message: string) {
     super(message, 'CREDENTIALS_MISSING', ExitCode.Failure)

@@ -17,6 +17,7 @@ import type {InstanceState} from '../project/types.js'
 import {PROJECT_PREFIX, Tag} from '../project/tags.js'
 import {PartialFailureError, type TargetFailure} from '../errors.js'
 import {type DescribePage, parseDescribeInstances} from './describe-xml.js'
+import {type AwsOptions, boundCalls, clientSettings} from './client.js'
 import {mapAwsError} from './errors.js'
 import {pool} from '../util/async.js'
 
@@ -38,20 +39,10 @@ type EC2Client = Ec2ClientType
 export const BATCH_SIZE = 1000
 export const PAGE_SIZE = 1000
 
-export interface AwsOptions {
-  region?: string
-  profile?: string
-  maxAttempts?: number
-}
+export type {AwsOptions}
 
 export function createEc2Client(opts: AwsOptions): EC2Client {
-  const client = new EC2Client({
-    region: opts.region,
-    profile: opts.profile,
-    // Adaptive retry backs off client-side when EC2 throttles; attempts are bounded.
-    retryMode: 'adaptive',
-    maxAttempts: opts.maxAttempts ?? 8,
-  })
+  const client = boundCalls(new EC2Client(clientSettings(opts)), 'EC2', opts)
   // wolphin configures no SDK logger, yet the SDK's logger middleware deep-copies every answer
   // through its sensitive-data filter to build a log entry nobody reads (measured: ~30 ms per 200
   // instances, the largest single cost of `status` after loading the SDK; see docs/benchmarks.md).

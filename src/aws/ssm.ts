@@ -11,7 +11,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm'
 
-import type {AwsOptions} from './ec2.js'
+import {type AwsOptions, boundCalls, clientSettings} from './client.js'
 import {mapAwsError} from './errors.js'
 
 /** SendCommand takes at most 50 instance ids. */
@@ -45,12 +45,7 @@ export interface SsmPort {
 }
 
 export function createSsmClient(opts: AwsOptions): SSMClient {
-  return new SSMClient({
-    region: opts.region,
-    profile: opts.profile,
-    retryMode: 'adaptive',
-    maxAttempts: opts.maxAttempts ?? 8,
-  })
+  return boundCalls(new SSMClient(clientSettings(opts)), 'SSM', opts)
 }
 
 export class SdkSsmPort implements SsmPort {

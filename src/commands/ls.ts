@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, fleetBaseFlags, tableFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags, tableFlags, timeoutOverrides} from '../base-command.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError} from '../errors.js'
 import {listProjects, type LsResult} from '../project/fleet.js'
@@ -34,16 +34,19 @@ those that fit the terminal, --wide for all, --columns to pick. Finds projects b
     const {flags} = await this.parse(Ls)
     const columns = chooseColumns(lsColumns(), flags)
     await this.checkProfile(flags.profile)
-    const settings = await fleetSettings({regions: flags.region, files: flags.config})
+    const settings = await fleetSettings({
+      regions: flags.region,
+      files: flags.config,
+      timeouts: timeoutOverrides(flags),
+    })
     const view = {...columns, width: terminalWidth(), colour: await this.colour(flags)}
     const render = async (r: LsResult) => {
       if (!this.jsonEnabled()) process.stdout.write(lsTable(r, view))
     }
     try {
       const result = await listProjects({
-        regions: settings.regions,
+        ...settings,
         profile: flags.profile,
-        maxAttempts: settings.maxAttempts,
         all: flags.all,
       })
       await render(result)

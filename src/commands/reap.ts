@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {BaseCommand, fleetBaseFlags} from '../base-command.js'
+import {BaseCommand, fleetBaseFlags, timeoutOverrides} from '../base-command.js'
 import {parseDuration} from '../config/duration.js'
 import {fleetSettings} from '../config/regions.js'
 import {PartialFailureError, UsageError} from '../errors.js'
@@ -39,7 +39,11 @@ export default class Reap extends BaseCommand {
     const graceMs = parseDuration(flags.grace)
     if (graceMs === null) throw new UsageError(`--grace "${flags.grace}": expected a duration like 10m`)
     await this.checkProfile(flags.profile)
-    const settings = await fleetSettings({regions: flags.region, files: flags.config})
+    const settings = await fleetSettings({
+      regions: flags.region,
+      files: flags.config,
+      timeouts: timeoutOverrides(flags),
+    })
     const onEvent = await this.progress()
     const colour = await this.colour(flags)
     const render = (r: ReapResult) => {
@@ -47,9 +51,8 @@ export default class Reap extends BaseCommand {
     }
     try {
       const result = await reap({
-        regions: settings.regions,
+        ...settings,
         profile: flags.profile,
-        maxAttempts: settings.maxAttempts,
         action: flags.action as 'stop' | 'terminate',
         graceMs,
         dryRun: flags['dry-run'],

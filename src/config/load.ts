@@ -5,7 +5,7 @@ import type {ZodError} from 'zod'
 
 import {ConfigError} from '../errors.js'
 import {looksLegacy, parseLegacy} from './legacy.js'
-import {type ConfigFile, DEFAULTS, fileSchema, type ResolvedConfig} from './schema.js'
+import {type AwsTimeouts, type ConfigFile, DEFAULTS, fileSchema, type ResolvedConfig} from './schema.js'
 import {parseDuration} from './duration.js'
 
 export const SEARCH_PLACES = [
@@ -26,10 +26,18 @@ export interface LoadConfigOptions {
   /** Overrides from flags. */
   project?: string
   region?: string
+  /** Time limits of AWS calls from flags or the environment (durations), over the config's. */
+  timeouts?: TimeoutOverrides
   /** Config given in code (library use); layered over the files. */
   inline?: ConfigFile
   /** Fail unless `ami` is set: create and revert need it. */
   requireAmi?: boolean
+}
+
+export interface TimeoutOverrides {
+  connect?: string
+  request?: string
+  total?: string
 }
 
 export interface LoadedConfig {
@@ -198,6 +206,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
     validateFile({region: opts.region}, '--region')
     layer({region: opts.region}, 'flag')
   }
+  const timeouts = timeoutLayer(opts.timeouts)
+  if (timeouts) layer(timeouts, 'flag')
   const config = resolve(merged as ConfigFile, sources, files)
   if (opts.requireAmi && !config.ami) {
     throw new ConfigError(
@@ -206,6 +216,28 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   }
   for (const k of Object.keys(DEFAULTS)) sources[k] ??= 'default'
   return {config, sources, files}
+}
+
+/** Flag or environment overrides of `timeouts`, validated like the config field they override. */
+function timeoutLayer(o: TimeoutOverrides | undefined): {timeouts: TimeoutOverrides} | null {
+  const given = Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined))
+  if (!Object.keys(given).length) return null
+  for (const [k, v] of Object.entries(given)) validateFile({timeouts: {[k]: v}}, `--${k}-timeout`)
+  return {timeouts: given}
+}
+
+/** Time limits of AWS calls in seconds: the overrides, over the config's, over the defaults. */
+export function resolveTimeouts(
+  fromConfig: ConfigFile['timeouts'] | undefined,
+  overrides?: TimeoutOverrides,
+): AwsTimeouts {
+  const out: AwsTimeouts = {...DEFAULTS.timeouts}
+  for (const layerOf of [fromConfig, timeoutLayer(overrides)?.timeouts])
+    for (const k of ['connect', 'request', 'total'] as const) {
+      const v = layerOf?.[k]
+      if (v !== undefined) out[k] = parseDuration(v)! / 1000
+    }
+  return out
 }
 
 function sourceOf(field: string, sources: Record<string, string>, files: string[]): string {
@@ -274,5 +306,6 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
     maxPrice: c.maxPrice !== undefined ? String(c.maxPrice) : undefined,
     maxAttempts: c.maxAttempts ?? DEFAULTS.maxAttempts,
     nameTags: c.nameTags ?? DEFAULTS.nameTags,
+    timeouts: resolveTimeouts(c.timeouts),
   }
 }

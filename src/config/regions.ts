@@ -1,10 +1,13 @@
 import {ConfigError} from '../errors.js'
-import {loadConfig} from './load.js'
+import {loadConfig, resolveTimeouts, type TimeoutOverrides} from './load.js'
+import type {AwsTimeouts} from './schema.js'
 
 export interface FleetSettings {
   regions: string[]
   /** The config's maxAttempts when a config was found. */
   maxAttempts?: number
+  /** The time limits of AWS calls: flags and environment, over the config's, over the defaults. */
+  timeouts: AwsTimeouts
 }
 
 /**
@@ -17,6 +20,7 @@ export async function fleetSettings(opts: {
   files?: string[]
   cwd?: string
   env?: NodeJS.ProcessEnv
+  timeouts?: TimeoutOverrides
 }): Promise<FleetSettings> {
   const env = opts.env ?? process.env
   let config: Awaited<ReturnType<typeof loadConfig>>['config'] | null = null
@@ -35,5 +39,9 @@ export async function fleetSettings(opts: {
     : config?.region
       ? [config.region]
       : [env.AWS_REGION ?? env.AWS_DEFAULT_REGION].filter((r): r is string => Boolean(r))
-  return {regions, maxAttempts: config?.maxAttempts}
+  return {
+    regions,
+    maxAttempts: config?.maxAttempts,
+    timeouts: resolveTimeouts(config?.timeouts, opts.timeouts),
+  }
 }

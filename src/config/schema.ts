@@ -16,7 +16,17 @@ export const DEFAULTS = {
   market: 'on-demand',
   maxAttempts: 8,
   nameTags: 'launch',
+  // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
+  // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
+  timeouts: {connect: 10, request: 60, total: 180},
 } as const
+
+/** Time limits of every AWS call, in seconds (see DEFAULTS.timeouts). */
+export interface AwsTimeouts {
+  connect: number
+  request: number
+  total: number
+}
 
 const duration = z
   .union([z.string(), z.number()])
@@ -110,6 +120,9 @@ export const fileSchema = z.strictObject({
   maxPrice: z.union([z.string().regex(/^\d+(\.\d+)?$/), z.number().positive()]).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   nameTags: z.enum(['launch', 'per-instance']).optional(),
+  timeouts: z
+    .strictObject({connect: seconds.optional(), request: seconds.optional(), total: seconds.optional()})
+    .optional(),
 })
 export type ConfigFile = z.input<typeof fileSchema>
 
@@ -153,4 +166,6 @@ export interface ResolvedConfig {
    * calls. `per-instance`: also one CreateTags per instance of a multi-instance launch.
    */
   nameTags: 'launch' | 'per-instance'
+  /** Time limits of every AWS call, in seconds. */
+  timeouts: AwsTimeouts
 }

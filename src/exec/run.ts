@@ -8,7 +8,7 @@ import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import type {Ec2Port} from '../project/ports.js'
+import type {AwsOptions, Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {planPut, putOverSftp} from './put.js'
@@ -32,7 +32,7 @@ export interface ProjectLike {
   readonly config: ResolvedConfig
   observe(): Promise<Instance[]>
   port(): Promise<Ec2Port>
-  awsOptions?(): {region?: string; profile?: string; maxAttempts?: number}
+  awsOptions?(): AwsOptions
 }
 
 export interface ExecOptions {
@@ -250,7 +250,13 @@ export async function putOnProject(
 }
 
 function awsOf(project: ProjectLike) {
-  return project.awsOptions?.() ?? {region: project.config.region, maxAttempts: project.config.maxAttempts}
+  return (
+    project.awsOptions?.() ?? {
+      region: project.config.region,
+      maxAttempts: project.config.maxAttempts,
+      timeouts: project.config.timeouts,
+    }
+  )
 }
 
 /** One running instance, ready to be reached: what `runningInstances` yields. */

@@ -39,7 +39,7 @@ export async function waitForSsh(
     opts.ec2 ??
     (() =>
       (ec2 ??= import('../aws/ec2.js').then((m) =>
-        m.createEc2Port({region: config.region, maxAttempts: config.maxAttempts}),
+        m.createEc2Port({region: config.region, maxAttempts: config.maxAttempts, timeouts: config.timeouts}),
       )))
   const timeoutMs = opts.timeoutMs ?? config.wait.timeout * 1000
   const intervalMs = opts.intervalMs ?? config.wait.interval * 1000

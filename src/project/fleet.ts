@@ -3,6 +3,7 @@
  * regions queried in parallel, one paginated DescribeInstances per region and at most one
  * stop/terminate call per 1000 instances per region.
  */
+import type {AwsTimeouts} from '../config/schema.js'
 import {PartialFailureError, UsageError, WolphinError} from '../errors.js'
 import {type EventSink, ignoreEvents} from './events.js'
 import {parseExpiry} from './lease.js'
@@ -16,6 +17,7 @@ export interface FleetOptions {
   regions: string[]
   profile?: string
   maxAttempts?: number
+  timeouts?: AwsTimeouts
   /** A port per region instead of the SDK (tests, or a caller's own clients). */
   portFor?: (region: string) => FleetPort | Promise<FleetPort>
   onEvent?: EventSink
@@ -49,6 +51,7 @@ async function portsFor(opts: FleetOptions, regions: string[]): Promise<Map<stri
         region,
         profile: opts.profile,
         maxAttempts: opts.maxAttempts,
+        timeouts: opts.timeouts,
       }))
   return new Map(await Promise.all(regions.map(async (r) => [r, await make(r)] as const)))
 }

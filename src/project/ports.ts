@@ -1,3 +1,4 @@
+import type {AwsTimeouts} from '../config/schema.js'
 import type {RawInstance} from './observe.js'
 
 /** What a launch asks EC2 for; every tag goes into TagSpecifications. */
@@ -41,4 +42,13 @@ export interface FleetPort {
   describeAllProjects(): Promise<RawInstance[]>
   stopInstances(ids: string[]): Promise<void>
   terminateInstances(ids: string[]): Promise<void>
+}
+
+/** How every AWS client of a project connects: region, profile, retries and time limits. */
+export interface AwsOptions {
+  region?: string
+  profile?: string
+  maxAttempts?: number
+  /** In seconds; DEFAULTS.timeouts where absent. */
+  timeouts?: AwsTimeouts
 }

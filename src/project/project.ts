@@ -17,7 +17,7 @@ import {
   planTerminate,
   resolveSlotClaims,
 } from './plan.js'
-import type {Ec2Port} from './ports.js'
+import type {AwsOptions, Ec2Port} from './ports.js'
 import {planRevert, type RevertStrategy} from './revert.js'
 import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
 import {specHash} from './spec.js'
@@ -160,22 +160,17 @@ export class Project {
 
   /** The EC2 port; the SDK is loaded on first use only. */
   port(): Promise<Ec2Port> {
-    this.portPromise ??= import('../aws/ec2.js').then((m) =>
-      m.createEc2Port({
-        region: this.aws.region ?? this.config.region,
-        profile: this.aws.profile,
-        maxAttempts: this.config.maxAttempts,
-      }),
-    )
+    this.portPromise ??= import('../aws/ec2.js').then((m) => m.createEc2Port(this.awsOptions()))
     return this.portPromise
   }
 
-  /** Region, profile and retry settings for the other AWS ports (SSM). */
-  awsOptions(): {region?: string; profile?: string; maxAttempts: number} {
+  /** Region, profile, retry settings and time limits of every AWS client of the project. */
+  awsOptions(): AwsOptions {
     return {
       region: this.aws.region ?? this.config.region,
       profile: this.aws.profile,
       maxAttempts: this.config.maxAttempts,
+      timeouts: this.config.timeouts,
     }
   }
 
@@ -206,13 +201,7 @@ export class Project {
    */
   async validate(opts: {port?: import('./validate.js').ValidationPort} = {}) {
     const {validateLaunch} = await import('./validate.js')
-    const port =
-      opts.port ??
-      (await import('../aws/validate.js')).createValidationPort({
-        region: this.aws.region ?? this.config.region,
-        profile: this.aws.profile,
-        maxAttempts: this.config.maxAttempts,
-      })
+    const port = opts.port ?? (await import('../aws/validate.js')).createValidationPort(this.awsOptions())
     return validateLaunch(this.config, port, this.spec)
   }
 

@@ -1,4 +1,4 @@
-import type {ResolvedConfig} from '../../src/config/schema.js'
+import {DEFAULTS, type ResolvedConfig} from '../../src/config/schema.js'
 import type {Instance} from '../../src/project/types.js'
 
 /** A resolved config for unit tests: short waits, one attempt, no AWS specifics. */
@@ -18,6 +18,7 @@ export function testConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     market: 'on-demand',
     maxAttempts: 1,
     nameTags: 'launch',
+    timeouts: {...DEFAULTS.timeouts},
     ...over,
   }
 }
