@@ -44,7 +44,7 @@ for (const [name, type] of Object.entries(DOCUMENTS)) {
   const schema = generator.createSchema(type)
   const doc = {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `https://wolphin.dev/schemas/v1/${name}.schema.json`,
+    $id: `urn:wolphin:schema:v1:${name}`,
     title: `wolphin ${name} --json`,
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   }

@@ -93,6 +93,7 @@ async function isDir(sftp: SFTPWrapper, p: string): Promise<boolean> {
 }
 
 /** `mkdir -p` over SFTP. */
+/** @internal Takes ssh2's SFTPWrapper: kept out of the published types. */
 export async function mkdirp(sftp: SFTPWrapper, dir: string): Promise<void> {
   if (dir === '' || dir === '.' || dir === '/') return
   if (await isDir(sftp, dir)) return
@@ -106,6 +107,7 @@ export async function mkdirp(sftp: SFTPWrapper, dir: string): Promise<void> {
 }
 
 /** Copies the plan over one SFTP session; returns what was copied. */
+/** @internal Takes ssh2's SFTPWrapper: kept out of the published types. */
 export async function putOverSftp(sftp: SFTPWrapper, plan: PutPlan): Promise<{files: number; bytes: number}> {
   const dest = (e: LocalEntry) =>
     plan.kind === 'file' ? plan.remote : e.rel ? `${plan.remote}/${e.rel}` : plan.remote

@@ -2,7 +2,6 @@
  * exec and put over a project: observe, select the running instances, fan out over SSH or SSM.
  * Library users call these through Project#exec / Project#put or directly.
  */
-import type {Client} from 'ssh2'
 
 import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
@@ -259,6 +258,11 @@ function awsOf(project: ProjectLike) {
   )
 }
 
+/** What RunningHost#connect resolves to: an ssh2 `Client`, of which only `end` is typed here. */
+export interface ConnectedClient {
+  end(): void
+}
+
 /** One running instance, ready to be reached: what `runningInstances` yields. */
 export interface RunningHost {
   id: string
@@ -271,8 +275,11 @@ export interface RunningHost {
   run(command: string, opts?: {timeout?: number; onEvent?: ExecEventSink}): Promise<TargetResult>
   /** Copies a file or directory tree to this host. */
   put(local: string, remote: string): Promise<TargetResult>
-  /** A connected ssh2 Client for anything else; the caller ends it. */
-  connect(): Promise<Client>
+  /**
+   * A connected ssh2 `Client` for anything else; the caller ends it. Typed as ConnectedClient so
+   * the published types need no @types/ssh2: cast it to ssh2's `Client` type for the full one.
+   */
+  connect(): Promise<ConnectedClient>
 }
 
 /**

@@ -29,9 +29,10 @@ export interface SshSession {
     command: string,
     io: {onData(stream: OutputStream, chunk: Buffer): void; signal?: AbortSignal},
   ): Promise<{exitCode: number | null; signal: string | null}>
+  /** @internal ssh2's SFTP session (internal: the published types do not depend on @types/ssh2). */
   sftp(): Promise<SFTPWrapper>
   close(): void
-  /** The underlying ssh2 client. */
+  /** @internal The underlying ssh2 client (see RunningHost#connect for the public way). */
   readonly client: Client
 }
 
@@ -50,6 +51,7 @@ export class UnreachableError extends Error {
 
 /** A hook for unit tests: the ssh2 Client class to construct. */
 export interface ConnectorDeps {
+  /** @internal */
   Client?: new () => Client
 }
 
