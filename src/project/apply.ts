@@ -75,7 +75,7 @@ export function interruptionReport(
   for (const a of plan.actions) {
     const f = finished.get(a.id)
     if (f !== undefined) done.push(f)
-    else notDone.push(describeAction(a))
+    else notDone.push(describeAction(a, new Map(), {notation: false}))
   }
   return {done, notDone}
 }
@@ -155,6 +155,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     await Promise.all(a.deps.map((d) => done.get(d)!))
     if (ctx.signal?.aborted) throw new InterruptedError('interrupted')
     const message = describeAction(a)
+    // What the interruption report says it did: no plan notation outside a dry run.
+    const plain = describeAction(a, new Map(), {notation: false})
     ctx.onEvent({type: 'action:start', action: a, message})
     let waitedIds: string[] | undefined
     try {
@@ -165,7 +167,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           result.launchedRaw.push(...raws)
           produced.set(a.id, ids)
           result.launched.push(...ids)
-          finished.set(a.id, `${message}: launched ${ids.join(', ') || 'nothing'}`)
+          finished.set(a.id, `${plain}: launched ${ids.join(', ') || 'nothing'}`)
           ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`, ids})
           return
         }
@@ -212,7 +214,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           break
         }
       }
-      finished.set(a.id, message)
+      finished.set(a.id, plain)
       ctx.onEvent({type: 'action:done', action: a, message, ...(waitedIds ? {ids: waitedIds} : {})})
     } catch (e) {
       ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})

@@ -261,8 +261,16 @@ export function isMutating(plan: Plan): boolean {
   return plan.actions.some((a) => a.kind !== 'wait')
 }
 
-/** One line per action: `1 [0] start i-abc, i-def`. */
-export function describeAction(a: Action, names: Map<string, string | null> = new Map()): string {
+/**
+ * One line per action: `1 [0] start i-abc, i-def`; with `notation: false` (reports outside a dry
+ * run) without the action's number and prerequisites: `start i-abc, i-def`.
+ */
+export function describeAction(
+  a: Action,
+  names: Map<string, string | null> = new Map(),
+  opts: {notation?: boolean} = {},
+): string {
+  const notation = opts.notation ?? true
   const who = (xs: string[]) => xs.map((id) => (names.get(id) ? `${id} (${names.get(id)})` : id)).join(', ')
   const deps = `[${a.deps.join(',')}]`
   let what: string
@@ -277,11 +285,11 @@ export function describeAction(a: Action, names: Map<string, string | null> = ne
       what = `mark ${who(a.ids)} as replaced`
       break
     case 'wait':
-      what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? `instances launched by [${a.launches.join(',')}]` : ''].filter(Boolean).join(' and ')}`
+      what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? (notation ? `instances launched by [${a.launches.join(',')}]` : 'the instances it launches') : ''].filter(Boolean).join(' and ')}`
       break
     default:
       what = `${a.kind} ${who(a.ids)}`
   }
   if (a.reason) what += ` (${a.reason})`
-  return `${a.id} ${deps} ${what}`
+  return notation ? `${a.id} ${deps} ${what}` : what
 }

@@ -82,7 +82,10 @@ export function statusTable(
 ): string {
   const where = `project ${result.project}${result.region ? ` in ${result.region}` : ''}`
   if (!result.instances.length) return `${where}: no instances\n`
-  return renderTable(statusColumns(), result.instances, view)
+  // Drift is shown whenever there is some: the default columns gain `spec`.
+  const drift = result.instances.some((i) => i.outdated || i.replaced)
+  const keys = view.fit && drift && !view.keys.includes('spec') ? [...view.keys, 'spec'] : view.keys
+  return renderTable(statusColumns(), result.instances, {...view, keys})
 }
 
 export function planText(result: OperationResult): string {
