@@ -474,6 +474,7 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     })
     expect(r.code).to.equal(2)
     expect(r.json()).to.deep.equal({
+      schemaVersion: 1,
       error: {code: 'SELECTOR_INVALID', message: '--instances: "0": slot numbers start at 1', exitCode: 2},
     })
     expect(r.stderr).to.equal('')
