@@ -26,6 +26,20 @@ export type {Action, Plan} from './project/plan.js'
 export {planCreate, planStart, planStop, planReboot, planTerminate, describeAction} from './project/plan.js'
 export {Tag, projectTagValue, instanceName} from './project/tags.js'
 export {specHash} from './project/spec.js'
+export {
+  checkLaunchSettings,
+  launchSettings,
+  launchSettingsProblem,
+  metadataTagKeyProblem,
+  withWatchdog,
+  USER_DATA_MAX,
+  type LaunchSettings,
+  type LaunchSettingsProblem,
+} from './project/launch-settings.js'
+export {watchdogScript, watchdogInstaller} from './project/watchdog.js'
+export {stateReason} from './project/state-reason.js'
+export type {StateReason} from './project/types.js'
+export {isAmiAlias, type LeasePolicy} from './config/schema.js'
 export type {ExtendResult} from './project/project.js'
 export {
   leaseState,

@@ -32,6 +32,7 @@ const STRING_FIELDS: Record<string, keyof Instance> = {
   imageId: 'ImageId',
   instanceType: 'InstanceType',
   instanceLifecycle: 'InstanceLifecycle',
+  reason: 'StateTransitionReason',
 }
 
 const ENTITIES: Record<string, string> = {amp: '&', lt: '<', gt: '>', quot: '"', apos: "'"}
@@ -129,6 +130,10 @@ export function parseDescribeInstances(input: string): DescribePage {
         inst.State = {...inst.State, Name: text as InstanceStateName}
       else if (parent === 'placement' && name === 'availabilityZone')
         inst.Placement = {...inst.Placement, AvailabilityZone: text}
+      else if (parent === 'stateReason' && name === 'code')
+        inst.StateReason = {...inst.StateReason, Code: text}
+      else if (parent === 'stateReason' && name === 'message')
+        inst.StateReason = {...inst.StateReason, Message: text}
     } else if (depth === INSTANCE_DEPTH + 3 && tag && stack[INSTANCE_DEPTH + 1] === 'tagSet') {
       if (name === 'key') tag.Key = text
       else if (name === 'value') tag.Value = text

@@ -7,15 +7,16 @@ import {createRequire} from 'node:module'
 import type * as Ec2Sdk from '@aws-sdk/client-ec2'
 import type {
   EC2Client as Ec2ClientType,
+  Image as SdkImage,
   Instance as SdkInstance,
   RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2'
 
 import type {RawInstance} from '../project/observe.js'
-import type {Ec2Port, FleetPort, LaunchRequest} from '../project/ports.js'
+import type {Ec2Port, FleetPort, LaunchRequest, RootDevice} from '../project/ports.js'
 import type {InstanceState} from '../project/types.js'
 import {PROJECT_PREFIX, Tag} from '../project/tags.js'
-import {PartialFailureError, type TargetFailure} from '../errors.js'
+import {AwsError, PartialFailureError, type TargetFailure} from '../errors.js'
 import {type DescribePage, parseDescribeInstances} from './describe-xml.js'
 import {type AwsOptions, boundCalls, clientSettings} from './client.js'
 import {mapAwsError} from './errors.js'
@@ -24,6 +25,7 @@ import {pool} from '../util/async.js'
 // require(), not import: for a CommonJS module Node's ESM loader first scans the whole source for
 // its export names, here a 2 MB bundle (measured: ~40 ms of every command that talks to EC2).
 const {
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
   RebootInstancesCommand,
@@ -74,6 +76,21 @@ export function toRaw(i: SdkInstance): RawInstance {
     zone: i.Placement?.AvailabilityZone ?? null,
     launchTime: i.LaunchTime ? new Date(i.LaunchTime).toISOString() : null,
     spot: i.InstanceLifecycle === 'spot',
+    stateReason:
+      i.StateReason?.Code || i.StateReason?.Message
+        ? {code: i.StateReason.Code || null, message: i.StateReason.Message || null}
+        : null,
+    transitionReason: i.StateTransitionReason || null,
+  }
+}
+
+/** RunInstances' MetadataOptions: IMDSv2 required, tags readable; undefined leaves EC2's defaults. */
+export function metadataOptions(req: Pick<LaunchRequest, 'imdsv2' | 'metadataTags'>) {
+  if (!req.imdsv2 && !req.metadataTags) return undefined
+  return {
+    HttpEndpoint: 'enabled' as const,
+    ...(req.imdsv2 ? {HttpTokens: 'required' as const} : {}),
+    ...(req.metadataTags ? {InstanceMetadataTags: 'enabled' as const} : {}),
   }
 }
 
@@ -147,6 +164,8 @@ export interface PortOptions {
   /** First pause between those tries; it doubles each time. */
   consistencyDelayMs: number
   sleep: (ms: number) => Promise<void>
+  /** Region, profile and retries for the SSM client that resolves `resolve:ssm:` AMIs. */
+  aws?: AwsOptions
 }
 
 const DEFAULT_PORT_OPTIONS: PortOptions = {
@@ -225,7 +244,23 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
           ? {Arn: req.iamInstanceProfile}
           : {Name: req.iamInstanceProfile}
         : undefined,
-      MetadataOptions: req.imdsv2 ? {HttpTokens: 'required', HttpEndpoint: 'enabled'} : undefined,
+      MetadataOptions: metadataOptions(req),
+      InstanceInitiatedShutdownBehavior: req.shutdownBehavior,
+      BlockDeviceMappings: req.rootVolume
+        ? [
+            {
+              DeviceName: req.rootVolume.deviceName,
+              Ebs: {
+                VolumeSize: req.rootVolume.size,
+                VolumeType: req.rootVolume.type as NonNullable<
+                  NonNullable<RunInstancesCommandInput['BlockDeviceMappings']>[number]['Ebs']
+                >['VolumeType'],
+                // A root volume wolphin sized goes with its instance: nothing left behind.
+                DeleteOnTermination: true,
+              },
+            },
+          ]
+        : undefined,
       InstanceMarketOptions: req.spot
         ? {
             MarketType: 'spot',
@@ -331,6 +366,32 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
       this.client.send(new CreateTagsCommand({Resources, Tags: tagList(tags)})),
     )
   }
+
+  /** One SSM GetParameter: what EC2 would launch for `resolve:ssm:NAME` right now. */
+  async resolveImageAlias(alias: string): Promise<string> {
+    const {getParameterValue} = await import('./ssm.js')
+    const aws = this.options.aws ?? {region: await this.client.config.region()}
+    return getParameterValue(aws, alias.slice('resolve:ssm:'.length))
+  }
+
+  /** One DescribeImages (after resolving an alias): the root device name and its snapshot's size. */
+  async rootDevice(image: string): Promise<RootDevice> {
+    const id = image.startsWith('resolve:ssm:') ? await this.resolveImageAlias(image) : image
+    let found: SdkImage | undefined
+    try {
+      found = (await this.client.send(new DescribeImagesCommand({ImageIds: [id]}))).Images?.[0]
+    } catch (e) {
+      throw mapAwsError(e, 'DescribeImages')
+    }
+    if (!found?.RootDeviceName)
+      throw new AwsError(
+        `DescribeImages: image ${id} was not found or names no root device; "disk" needs it`,
+        'INVALIDAMIID_NOTFOUND',
+        'InvalidAMIID.NotFound',
+      )
+    const root = found.BlockDeviceMappings?.find((m) => m.DeviceName === found.RootDeviceName)
+    return {deviceName: found.RootDeviceName, snapshotSize: root?.Ebs?.VolumeSize ?? null}
+  }
 }
 
 /** A port for one region's wolphin projects at once (ls, reap). */
@@ -339,5 +400,5 @@ export function createFleetPort(opts: AwsOptions): FleetPort {
 }
 
 export function createEc2Port(opts: AwsOptions): Ec2Port {
-  return new SdkEc2Port(createEc2Client(opts))
+  return new SdkEc2Port(createEc2Client(opts), {aws: opts})
 }

@@ -5,6 +5,7 @@
 import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
+  GetParameterCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
@@ -46,6 +47,20 @@ export interface SsmPort {
 
 export function createSsmClient(opts: AwsOptions): SSMClient {
   return boundCalls(new SSMClient(clientSettings(opts)), 'SSM', opts)
+}
+
+/** One GetParameter: the value of a Systems Manager parameter (`name`, `name:version`, an ARN). */
+export async function getParameterValue(opts: AwsOptions, name: string): Promise<string> {
+  const client = createSsmClient(opts)
+  try {
+    const value = (await client.send(new GetParameterCommand({Name: name}))).Parameter?.Value
+    if (!value) throw new Error(`parameter ${name} has no value`)
+    return value
+  } catch (e) {
+    throw mapAwsError(e, 'GetParameter')
+  } finally {
+    client.destroy()
+  }
 }
 
 export class SdkSsmPort implements SsmPort {

@@ -10,7 +10,7 @@ import {extendText} from '../ui/fleet-render.js'
 
 export default class Extend extends BaseCommand {
   static summary = "Move the lease (wolphin:expires-at) of the selection's live instances."
-  static description = `DURATION is added to each instance's current lease end (or to now, when it has none or it has passed); --until sets one end for all. No lease may end further than maxLease from now.`
+  static description = `DURATION is added to each instance's current lease end (or to now, when it has none or it has passed); --until sets one end for all. No lease may end further than maxLease from now. Only the tag changes: the lease watchdog on each instance reads the new end on its next check (within a minute).`
   static examples = [
     '<%= config.bin %> extend 2h',
     '<%= config.bin %> extend -i 1-3 30m',

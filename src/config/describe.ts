@@ -5,7 +5,11 @@
 import type {ResolvedConfig} from './schema.js'
 
 /** Resolved field -> the config-file field it comes from (where the names differ). */
-const FILE_FIELD: Record<string, string> = {subnets: 'subnet', availabilityZones: 'availabilityZone'}
+const FILE_FIELD: Record<string, string> = {
+  subnets: 'subnet',
+  availabilityZones: 'availabilityZone',
+  leasePolicy: 'lease',
+}
 
 export interface ConfigResult {
   /** The resolved config; userData is never shown, only its size. */

@@ -106,7 +106,9 @@ export function starterConfig(a: InitAnswers): string {
     a.sshKey
       ? `ssh:\n  key: ${q(a.sshKey)}\n  # address: public-ip   # or private-ip, public-dns, private-dns, tag:KEY\n`
       : '# ssh:\n#   key: ~/.ssh/my-key.pem   # without it: ssh-agent\n#   address: public-ip     # or private-ip, public-dns, private-dns, tag:KEY\n',
-    '# Stop forgotten fleets from running up a bill: instances carry an expiry (see `wolphin reap`).\n# lease: 8h\n',
+    '# Stop forgotten fleets from running up a bill: each instance powers itself off 8h after launch\n' +
+      '# (`wolphin extend 2h` gives it more; `wolphin reap` enforces it from outside). See docs/leases.md.\n' +
+      '# Longer form: lease: {duration: 8h, action: terminate, grace: 10m}\nlease: 8h\n',
     '# Extra tags on every instance.\n# tags:\n#   team: perf\n',
     '# The instances of one launch share Name=wolphin.<project> (no extra API calls). per-instance also\n# writes each one its own Name=wolphin.<project>.<slot>, at one CreateTags call per instance.\n# nameTags: launch\n',
   ].join('\n')

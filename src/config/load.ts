@@ -5,8 +5,16 @@ import type {ZodError} from 'zod'
 
 import {ConfigError} from '../errors.js'
 import {looksLegacy, parseLegacy} from './legacy.js'
-import {type AwsTimeouts, type ConfigFile, DEFAULTS, fileSchema, type ResolvedConfig} from './schema.js'
+import {
+  type AwsTimeouts,
+  type ConfigFile,
+  DEFAULTS,
+  fileSchema,
+  type LeasePolicy,
+  type ResolvedConfig,
+} from './schema.js'
 import {parseDuration} from './duration.js'
+import {launchSettingsProblem} from '../project/launch-settings.js'
 
 export const SEARCH_PLACES = [
   'wolphin.yaml',
@@ -49,7 +57,12 @@ export interface LoadedConfig {
 
 /** Formats the first zod issue as `file: field "a.b": message`. */
 function zodMessage(file: string, err: ZodError): string {
-  const issue = err.issues[0]
+  let issue = err.issues[0]
+  // A union whose mapping branch got as far as a field (lease: {grace: ...}) is about that field.
+  if (issue.code === 'invalid_union') {
+    const nested = (issue as {errors?: (typeof issue)[][]}).errors?.flat().find((i) => i.path.length > 0)
+    if (nested) issue = {...nested, path: [...issue.path, ...nested.path]}
+  }
   const field = issue.path.map(String).join('.')
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as {keys: string[]}).keys
@@ -64,6 +77,8 @@ function zodMessage(file: string, err: ZodError): string {
 function unionMessage(field: string): string {
   if (field === 'count') return 'expected a whole number >= 1 or {min, max}'
   if (field === 'subnet' || field === 'availabilityZone') return 'expected a string or a list of strings'
+  if (field === 'lease')
+    return 'expected a duration like 8h, or {duration: 8h, action: stop|terminate, grace: 10m, enforce: watchdog|reaper}'
   return 'invalid value'
 }
 
@@ -214,6 +229,14 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
       `${sourceOf('ami', sources, files)}: field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)`,
     )
   }
+  if (opts.requireAmi) {
+    // What EC2 would refuse at launch, named with the file it comes from.
+    const problem = launchSettingsProblem(config)
+    if (problem)
+      throw new ConfigError(
+        `${sourceOf(problem.field, sources, files)}: field "${problem.field}": ${problem.message}`,
+      )
+  }
   for (const k of Object.keys(DEFAULTS)) sources[k] ??= 'default'
   return {config, sources, files}
 }
@@ -300,12 +323,33 @@ function resolve(c: ConfigFile, sources: Record<string, string>, files: string[]
     userData: c.userData,
     iamInstanceProfile: c.iamInstanceProfile,
     imdsv2: c.imdsv2 ?? DEFAULTS.imdsv2,
-    lease: c.lease !== undefined ? parseDuration(c.lease)! : undefined,
+    lease: leaseDuration(c.lease),
+    leasePolicy: leasePolicy(c.lease),
     maxLease: c.maxLease !== undefined ? parseDuration(c.maxLease)! : undefined,
     market: c.market ?? DEFAULTS.market,
     maxPrice: c.maxPrice !== undefined ? String(c.maxPrice) : undefined,
     maxAttempts: c.maxAttempts ?? DEFAULTS.maxAttempts,
     nameTags: c.nameTags ?? DEFAULTS.nameTags,
     timeouts: resolveTimeouts(c.timeouts),
+    disk: c.disk,
+  }
+}
+
+type LeaseField = ConfigFile['lease']
+const isLeaseObject = (l: LeaseField): l is Exclude<LeaseField, string | number | undefined> =>
+  typeof l === 'object' && l !== null
+
+function leaseDuration(l: LeaseField): number | undefined {
+  if (l === undefined) return undefined
+  return parseDuration(isLeaseObject(l) ? l.duration : l)!
+}
+
+function leasePolicy(l: LeaseField): LeasePolicy {
+  const o: {action?: LeasePolicy['action']; grace?: string | number; enforce?: LeasePolicy['enforce']} =
+    isLeaseObject(l) ? l : {}
+  return {
+    action: o.action ?? DEFAULTS.lease.action,
+    graceMs: o.grace !== undefined ? parseDuration(o.grace)! : DEFAULTS.lease.grace,
+    enforce: o.enforce ?? DEFAULTS.lease.enforce,
   }
 }

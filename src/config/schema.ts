@@ -16,6 +16,7 @@ export const DEFAULTS = {
   market: 'on-demand',
   maxAttempts: 8,
   nameTags: 'launch',
+  lease: {action: 'stop', grace: 0, enforce: 'watchdog'},
   // Seconds. Every AWS call: a connection within `connect`, an answer within `request`, and the
   // call with all its retries within `total` (the aws-cli waits 60 s to connect and 60 s to read).
   timeouts: {connect: 10, request: 60, total: 180},
@@ -28,6 +29,30 @@ export interface AwsTimeouts {
   total: number
 }
 
+/**
+ * `ami: resolve:ssm:NAME` (EC2 resolves the Systems Manager parameter at launch): a parameter path
+ * like /aws/service/..., a name, or a parameter ARN, optionally with `:version` or `:label`.
+ */
+export const AMI_ALIAS_RE =
+  /^resolve:ssm:(?:\/?[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9_./-]+)(?::[A-Za-z0-9_.-]+)?$/
+const AMI_ID_RE = /^ami-[0-9a-zA-Z]+$/
+
+/** True for `resolve:ssm:...`: the image is the parameter's value at launch time. */
+export function isAmiAlias(ami: string | undefined): ami is string {
+  return ami !== undefined && ami.startsWith('resolve:ssm:')
+}
+
+/** EBS volume types and the root volume sizes (GiB) EC2 accepts for each. */
+export const VOLUME_SIZES: Record<string, {min: number; max: number}> = {
+  gp3: {min: 1, max: 16384},
+  gp2: {min: 1, max: 16384},
+  io1: {min: 4, max: 16384},
+  io2: {min: 4, max: 65536},
+  st1: {min: 125, max: 16384},
+  sc1: {min: 125, max: 16384},
+  standard: {min: 1, max: 1024},
+}
+
 const duration = z
   .union([z.string(), z.number()])
   .refine((v) => parseDuration(v) !== null, {message: 'expected a duration like 30s, 15m, 8h or 3d'})
@@ -38,6 +63,41 @@ const seconds = z
     message: 'expected a positive number of seconds or a duration like 90s, 10m',
   })
   .transform((v) => parseDuration(v)! / 1000)
+
+const leaseObject = z.strictObject({
+  duration,
+  /** What the lease's end does: the watchdog powers off, EC2 then stops or terminates. */
+  action: z.enum(['stop', 'terminate']).optional(),
+  /** The watchdog waits this long past the lease end, like `reap --grace`. */
+  grace: duration
+    .refine((v) => parseDuration(v)! <= 366 * 86_400_000, {message: 'expected a grace of at most 366d'})
+    .optional(),
+  /** `watchdog`: the instance enforces its own lease; `reaper`: only `wolphin reap` does. */
+  enforce: z.enum(['watchdog', 'reaper']).optional(),
+})
+
+const disk = z
+  .strictObject({
+    size: z.number().int('expected a whole number of GiB').positive('expected a size in GiB >= 1').optional(),
+    type: z
+      .enum(Object.keys(VOLUME_SIZES) as [string, ...string[]], {
+        message: `expected one of ${Object.keys(VOLUME_SIZES).join(', ')}`,
+      })
+      .optional(),
+  })
+  .refine((d) => d.size !== undefined || d.type !== undefined, {message: 'expected size (GiB) and/or type'})
+  .refine(
+    (d) => {
+      if (d.size === undefined) return true
+      const r = VOLUME_SIZES[d.type ?? 'gp3']
+      return d.size >= r.min && d.size <= r.max
+    },
+    {
+      message: `size out of range for the volume type (GiB: ${Object.entries(VOLUME_SIZES)
+        .map(([t, r]) => `${t} ${r.min}..${r.max}`)
+        .join(', ')}; without type, gp3's)`,
+    },
+  )
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])
 
@@ -96,7 +156,9 @@ export const fileSchema = z.strictObject({
     .optional(),
   ami: z
     .string()
-    .regex(/^ami-[0-9a-zA-Z]+$/, 'expected an AMI id like ami-0123456789abcdef0')
+    .refine((v) => AMI_ID_RE.test(v) || AMI_ALIAS_RE.test(v), {
+      message: 'expected an AMI id like ami-0123456789abcdef0, or resolve:ssm:/aws/service/... (a parameter)',
+    })
     .optional(),
   instanceType: z
     .string()
@@ -114,12 +176,13 @@ export const fileSchema = z.strictObject({
   userData: z.string().optional(),
   iamInstanceProfile: z.string().min(1).optional(),
   imdsv2: z.boolean().optional(),
-  lease: duration.optional(),
+  lease: z.union([duration, leaseObject]).optional(),
   maxLease: duration.optional(),
   market: z.enum(['on-demand', 'spot', 'spot-then-on-demand']).optional(),
   maxPrice: z.union([z.string().regex(/^\d+(\.\d+)?$/), z.number().positive()]).optional(),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   nameTags: z.enum(['launch', 'per-instance']).optional(),
+  disk: disk.optional(),
   timeouts: z
     .strictObject({connect: seconds.optional(), request: seconds.optional(), total: seconds.optional()})
     .optional(),
@@ -156,6 +219,8 @@ export interface ResolvedConfig {
   imdsv2: boolean
   /** Lease length in milliseconds. */
   lease?: number
+  /** How a lease is enforced (meaningful only with `lease`; loadConfig always sets it); docs/leases.md. */
+  leasePolicy?: LeasePolicy
   maxLease?: number
   market: 'on-demand' | 'spot' | 'spot-then-on-demand'
   maxPrice?: string
@@ -168,4 +233,15 @@ export interface ResolvedConfig {
   nameTags: 'launch' | 'per-instance'
   /** Time limits of every AWS call, in seconds. */
   timeouts: AwsTimeouts
+  /** The root volume: size in GiB and/or EBS type, on the AMI's root device. */
+  disk?: {size?: number; type?: string}
+}
+
+export interface LeasePolicy {
+  /** What EC2 does when the watchdog powers the instance off (InstanceInitiatedShutdownBehavior). */
+  action: 'stop' | 'terminate'
+  /** Milliseconds past the lease end before the watchdog acts. */
+  graceMs: number
+  /** `watchdog`: on the instance (and `reap` from outside); `reaper`: `reap` only. */
+  enforce: 'watchdog' | 'reaper'
 }

@@ -3,6 +3,7 @@ import {createHash} from 'node:crypto'
 import type {ResolvedConfig} from '../config/schema.js'
 import {
   AwsError,
+  ConfigError,
   InterruptedError,
   PartialFailureError,
   type TargetFailure,
@@ -13,7 +14,8 @@ import type {EventSink} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
-import type {Ec2Port} from './ports.js'
+import {launchSettings} from './launch-settings.js'
+import type {Ec2Port, LaunchRequest} from './ports.js'
 import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
 import {pool} from '../util/async.js'
 
@@ -236,8 +238,27 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   return result
 }
 
+/**
+ * The root volume of `disk`: the AMI's root device (one DescribeImages), checked against its
+ * snapshot (EC2 refuses a root volume smaller than the snapshot).
+ */
+async function rootVolume(ctx: ApplyContext): Promise<LaunchRequest['rootVolume']> {
+  const {disk, ami} = ctx.config
+  if (!disk) return undefined
+  if (!ctx.port.rootDevice) throw new WolphinError('"disk" needs an EC2 port that can describe images')
+  const root = await ctx.port.rootDevice(ami!)
+  if (disk.size !== undefined && root.snapshotSize !== null && disk.size < root.snapshotSize)
+    throw new ConfigError(
+      `field "disk.size": ${disk.size} GiB is smaller than the image's root snapshot (${root.snapshotSize} GiB on ` +
+        `${root.deviceName}); expected at least ${root.snapshotSize}`,
+    )
+  return {deviceName: root.deviceName, size: disk.size, type: disk.type}
+}
+
 async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInstance[]> {
   const c = ctx.config
+  const settings = launchSettings(c)
+  const root = await rootVolume(ctx)
   let slots = a.slots ?? []
   const wantMin = a.minCount ?? slots.length
   let followUp = false
@@ -267,9 +288,14 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
         securityGroups: c.securityGroups,
         subnet: attempt.subnet,
         availabilityZone: attempt.availabilityZone,
-        userData: c.userData,
+        userData: settings.userData,
         iamInstanceProfile: c.iamInstanceProfile,
         imdsv2: c.imdsv2,
+        metadataTags: settings.metadataTags,
+        // EC2 cannot stop a one-time spot instance: a leased one that powers off is terminated.
+        shutdownBehavior:
+          attempt.market === 'spot' && c.lease !== undefined ? 'terminate' : settings.shutdownBehavior,
+        rootVolume: root,
         spot: attempt.market === 'spot' ? {maxPrice: c.maxPrice} : undefined,
       })
     } catch (e) {

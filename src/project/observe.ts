@@ -1,3 +1,4 @@
+import {stateReason} from './state-reason.js'
 import {type Instance, type InstanceState} from './types.js'
 import {instanceName, projectTagValue, slotAtLaunchIndex, Tag} from './tags.js'
 
@@ -16,6 +17,10 @@ export interface RawInstance {
   zone: string | null
   launchTime: string | null
   spot: boolean
+  /** EC2's StateReason, when it gives one (why an instance stopped or went away). */
+  stateReason?: {code: string | null; message: string | null} | null
+  /** EC2's StateTransitionReason, like "User initiated (2026-05-01 18:00:00 GMT)". */
+  transitionReason?: string | null
 }
 
 const SLOT_RE = /^[1-9]\d{0,5}$/
@@ -54,7 +59,17 @@ export function isMember(raw: Pick<RawInstance, 'tags'>, project: string): boole
   return raw.tags[Tag.Project] === projectTagValue(project)
 }
 
-export function toInstance(raw: RawInstance, project: string, currentSpec: string | null): Instance {
+/**
+ * `currentImage`: for an AMI given as `resolve:ssm:NAME`, the image the parameter names now; an
+ * instance launched from another image is outdated even though its spec hash (which holds the
+ * alias) matches.
+ */
+export function toInstance(
+  raw: RawInstance,
+  project: string,
+  currentSpec: string | null,
+  currentImage: string | null = null,
+): Instance {
   const slot = resolveSlot(raw, project)
   const spec = raw.tags[Tag.Spec]
   return {
@@ -73,8 +88,11 @@ export function toInstance(raw: RawInstance, project: string, currentSpec: strin
     owner: raw.tags[Tag.Owner] ?? null,
     expiresAt: raw.tags[Tag.ExpiresAt] ?? null,
     // An instance launched before wolphin stamped specs has no tag: it is outdated by definition.
-    outdated: currentSpec !== null && spec !== currentSpec,
+    outdated:
+      currentSpec !== null &&
+      (spec !== currentSpec || (currentImage !== null && raw.imageId !== currentImage)),
     market: raw.spot ? 'spot' : 'on-demand',
+    stateReason: stateReason(raw),
     tags: raw.tags,
   }
 }

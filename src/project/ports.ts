@@ -16,7 +16,20 @@ export interface LaunchRequest {
   userData?: string
   iamInstanceProfile?: string
   imdsv2: boolean
+  /** Tags readable from the instance metadata (the lease watchdog reads its lease there). */
+  metadataTags?: boolean
+  /** InstanceInitiatedShutdownBehavior; unset is EC2's default (stop). */
+  shutdownBehavior?: 'terminate'
+  /** The root volume: the AMI's root device with a size (GiB) and/or EBS type. */
+  rootVolume?: {deviceName: string; size?: number; type?: string}
   spot?: {maxPrice?: string}
+}
+
+/** An image's root device as DescribeImages reports it. */
+export interface RootDevice {
+  deviceName: string
+  /** Size of the root snapshot in GiB: a root volume cannot be smaller. */
+  snapshotSize: number | null
 }
 
 /**
@@ -34,6 +47,13 @@ export interface Ec2Port {
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
   /** The region the port talks to, when it knows (reported by `status`). */
   region?(): Promise<string>
+  /**
+   * The AMI id that `resolve:ssm:NAME` names now (SSM GetParameter). Optional: a port without it
+   * gives up drift by image for such AMIs.
+   */
+  resolveImageAlias?(alias: string): Promise<string>
+  /** The root device of an image (DescribeImages; an alias is resolved first). Needed for `disk`. */
+  rootDevice?(image: string): Promise<RootDevice>
 }
 
 /** What `ls` and `reap` need: every wolphin project of one region at once. */

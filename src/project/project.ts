@@ -1,5 +1,5 @@
 import {loadConfig, type LoadConfigOptions} from '../config/load.js'
-import type {ResolvedConfig} from '../config/schema.js'
+import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
 import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import {type ApplyContext, applyPlan} from './apply.js'
@@ -21,6 +21,7 @@ import type {AwsOptions, Ec2Port} from './ports.js'
 import {planRevert, type RevertStrategy} from './revert.js'
 import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
 import {specHash} from './spec.js'
+import {checkLaunchSettings} from './launch-settings.js'
 import {type WatchOptions, watchProject, type WatchResult} from './watch.js'
 import {instanceName, projectTagValue, Tag} from './tags.js'
 import {
@@ -135,6 +136,9 @@ export class Project {
   /** The newest raw observation an operation's waiter made (create repairs names from it). */
   private lastRaw: RawInstance[] | null = null
   private warnedExpired = false
+  /** The image behind an `ami: resolve:ssm:` alias, read once per Project. */
+  private currentImage: Promise<string | null> | null = null
+  private resolvedImage: string | null = null
 
   constructor(config: ResolvedConfig, opts: ProjectOptions = {}) {
     this.config = config
@@ -200,14 +204,41 @@ export class Project {
    * groups, subnet and instance profile exist, and RunInstances with DryRun=true is permitted.
    */
   async validate(opts: {port?: import('./validate.js').ValidationPort} = {}) {
+    checkLaunchSettings(this.config)
     const {validateLaunch} = await import('./validate.js')
     const port = opts.port ?? (await import('../aws/validate.js')).createValidationPort(this.awsOptions())
     return validateLaunch(this.config, port, this.spec)
   }
 
+  /**
+   * For `ami: resolve:ssm:NAME`, the image the parameter names now (one SSM GetParameter, made
+   * alongside the DescribeInstances): drift compares the instances' images with it. Null for a
+   * plain AMI id, or when it cannot be read (a warning says drift then compares the spec only).
+   */
+  private async resolveCurrentImage(port: Ec2Port): Promise<string | null> {
+    const ami = this.config.ami
+    if (!isAmiAlias(ami)) return null
+    this.currentImage ??= (async () => {
+      if (!port.resolveImageAlias) return null
+      try {
+        return (this.resolvedImage = await port.resolveImageAlias(ami))
+      } catch (e) {
+        this.onEvent({
+          type: 'warn',
+          message: `cannot read the image behind ${ami} (${(e as Error).message}); drift compares the launch spec only`,
+        })
+        return null
+      }
+    })()
+    return this.currentImage
+  }
+
   private async observeRaw(): Promise<RawInstance[]> {
     const port = await this.port()
-    const raw = await port.describeProject(projectTagValue(this.name))
+    const [raw] = await Promise.all([
+      port.describeProject(projectTagValue(this.name)),
+      this.resolveCurrentImage(port),
+    ])
     // EC2's tag filter is trusted only as far as the exact tag value we re-check here.
     const mine = raw.filter((r) => isMember(r, this.name))
     this.onEvent({type: 'observed', count: mine.length})
@@ -222,7 +253,7 @@ export class Project {
 
   private toInstances(raw: RawInstance[]): Instance[] {
     const spec = this.config.ami ? this.spec : null
-    return raw.map((r) => toInstance(r, this.name, spec)).sort(bySlot)
+    return raw.map((r) => toInstance(r, this.name, spec, this.resolvedImage)).sort(bySlot)
   }
 
   /** Every instance EC2 still reports for the project, terminated included. */
@@ -269,6 +300,12 @@ export class Project {
       throw new ConfigError(
         'field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)',
       )
+    checkLaunchSettings(this.config)
+    if (this.config.lease === undefined)
+      this.onEvent({
+        type: 'warn',
+        message: `project ${this.name} has no lease: its instances run until someone stops them; add "lease: 8h" to the config (see docs/leases.md)`,
+      })
     const raw = await this.observeRaw()
     const observed = this.toInstances(raw)
     const plan = planCreate(observed, {count: this.config.count, wait: opts.wait ?? true})
@@ -351,6 +388,7 @@ export class Project {
       throw new ConfigError(
         'field "ami" is required to launch instances (expected an AMI id like ami-0123456789abcdef0)',
       )
+    checkLaunchSettings(this.config)
     const strategy = opts.strategy ?? 'sequential'
     const raw = await this.observeRaw()
     const observed = this.toInstances(raw)

@@ -23,7 +23,18 @@ export interface Instance {
   expiresAt: string | null
   outdated: boolean
   market: 'spot' | 'on-demand'
+  /** Why the instance is in its state, when EC2 says (src/project/state-reason.ts). */
+  stateReason?: StateReason | null
   tags: Record<string, string>
+}
+
+export interface StateReason {
+  /** EC2's StateReason code, like Server.SpotInstanceTermination or Client.UserInitiatedShutdown. */
+  code: string | null
+  /** EC2's own words: its StateReason message, else its StateTransitionReason. */
+  message: string | null
+  /** In a few words: spot interruption, user shutdown, lease watchdog, ... */
+  summary: string
 }
 
 export function isHealthy(i: Pick<Instance, 'state'>): boolean {
@@ -51,6 +62,8 @@ export interface InstanceJson {
   /** Launched from an older launch spec than the config's. */
   outdated: boolean
   market: 'spot' | 'on-demand'
+  /** Why the instance is in its state, when EC2 says; null otherwise. */
+  stateReason: StateReason | null
   /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
   replaced: boolean
 }
@@ -73,6 +86,7 @@ export function instanceJson(i: Instance): InstanceJson {
     expiresAt: i.expiresAt,
     outdated: i.outdated,
     market: i.market,
+    stateReason: i.stateReason ?? null,
     replaced: isReplaced(i),
   }
 }

@@ -3,8 +3,9 @@
  * checks are pure over a small port (one Describe call each, and one RunInstances DryRun), so
  * they are tested with an in-memory port; `src/aws/validate.ts` implements it with the SDK.
  */
-import type {ResolvedConfig} from '../config/schema.js'
+import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
 import {launchTags} from './apply.js'
+import {launchSettings} from './launch-settings.js'
 import type {LaunchRequest} from './ports.js'
 
 export type CheckName = 'ami' | 'keyPair' | 'securityGroups' | 'subnet' | 'instanceProfile' | 'runInstances'
@@ -45,6 +46,7 @@ export interface ValidationPort {
 
 /** The request `create` would send for one instance in slot 1, used for the DryRun. */
 export function sampleLaunchRequest(config: ResolvedConfig, spec: string, now = new Date()): LaunchRequest {
+  const settings = launchSettings(config)
   return {
     ami: config.ami ?? '',
     instanceType: config.instanceType,
@@ -56,9 +58,11 @@ export function sampleLaunchRequest(config: ResolvedConfig, spec: string, now = 
     securityGroups: config.securityGroups,
     subnet: config.subnets[0],
     availabilityZone: config.availabilityZones[0],
-    userData: config.userData,
+    userData: settings.userData,
     iamInstanceProfile: config.iamInstanceProfile,
     imdsv2: config.imdsv2,
+    metadataTags: settings.metadataTags,
+    shutdownBehavior: settings.shutdownBehavior,
     spot: config.market === 'on-demand' ? undefined : {maxPrice: config.maxPrice},
   }
 }
@@ -98,6 +102,10 @@ export async function validateLaunch(
   if (!config.ami) {
     checks.push(
       check('ami', 'no ami configured', ['ami: not set; expected an AMI id like ami-0123456789abcdef0']),
+    )
+  } else if (isAmiAlias(config.ami)) {
+    checks.push(
+      skipped('ami', `${config.ami}: a parameter EC2 resolves at launch (the RunInstances DryRun checks it)`),
     )
   } else {
     const found = await port.findImages([config.ami])

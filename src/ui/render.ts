@@ -25,7 +25,7 @@ export function statusColumns(now = Date.now()): TableSpec<InstanceJson> {
       {key: 'slot', head: 'slot', get: (i) => dash(i.slot)},
       {key: 'name', head: 'name', get: (i) => dash(i.name)},
       {key: 'id', head: 'id', get: (i) => i.id},
-      {key: 'state', head: 'state', get: (i) => i.state, style: (i) => stateStyle(i.state)},
+      {key: 'state', head: 'state', get: (i) => stateText(i), style: (i) => stateStyle(i.state)},
       {key: 'address', head: 'address', get: (i) => dash(i.publicIp ?? i.privateIp)},
       {key: 'public-ip', head: 'public ip', get: (i) => dash(i.publicIp)},
       {key: 'private-ip', head: 'private ip', get: (i) => dash(i.privateIp)},
@@ -86,6 +86,13 @@ export function statusTable(
   const drift = result.instances.some((i) => i.outdated || i.replaced)
   const keys = view.fit && drift && !view.keys.includes('spec') ? [...view.keys, 'spec'] : view.keys
   return renderTable(statusColumns(), result.instances, {...view, keys})
+}
+
+/** The state, with why when an instance is not up and EC2 says: `stopped (spot interruption)`. */
+export function stateText(i: Pick<InstanceJson, 'state' | 'stateReason'>): string {
+  return i.stateReason && i.state !== 'running' && i.state !== 'pending'
+    ? `${i.state} (${i.stateReason.summary})`
+    : i.state
 }
 
 export function planText(result: OperationResult): string {

@@ -108,7 +108,8 @@ export const BAD_INPUTS: Row[] = [
   {
     name: 'config: bad ami',
     args: ['status', '-c', 'c.yaml'],
-    message: 'c.yaml: field "ami": expected an AMI id like ami-0123456789abcdef0',
+    message:
+      'c.yaml: field "ami": expected an AMI id like ami-0123456789abcdef0, or resolve:ssm:/aws/service/... (a parameter)',
     file: 'project: p\nami: ubuntu\n',
   },
   {

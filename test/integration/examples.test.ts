@@ -15,6 +15,7 @@ import {parse} from 'yaml'
 
 import {runCli, runProcess} from '../support/cli.js'
 import {describeAll, hasProjectName, type Seen, TEST_AMI, testClient} from '../support/ec2.js'
+import {cloudInitParts} from '../support/cloud-init.js'
 import {motoEnv, ROOT, useMoto} from '../support/moto.js'
 import {useSshLab} from '../support/sshd.js'
 
@@ -122,7 +123,10 @@ describe('integration: examples/ against moto', function () {
       const attr = await client.send(
         new DescribeInstanceAttributeCommand({InstanceId: i.id, Attribute: 'userData'}),
       )
-      expect(Buffer.from(attr.UserData!.Value!, 'base64').toString()).to.equal(userData)
+      // With its lease, the watchdog comes first; the example's own script follows byte for byte.
+      const parts = cloudInitParts(Buffer.from(attr.UserData!.Value!, 'base64').toString())
+      expect(parts.map((p) => p.ctype)).to.deep.equal(['text/x-shellscript', 'text/plain'])
+      expect(parts[1].payload.toString()).to.equal(userData)
     }
     // The user data is a secret: `config` shows its size only.
     r = await cli('config')

@@ -117,6 +117,7 @@ describe('integration: init, validate, config, create from an empty directory', 
       keyName: 'perf',
       count: {min: 1, max: 3},
       user: 'ubuntu',
+      lease: '8h',
     })
   })
 

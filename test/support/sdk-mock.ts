@@ -10,9 +10,14 @@ import {type AwsStub, mockClient} from 'aws-sdk-client-mock'
 type AnyStub = AwsStub<any, any, any>
 
 export function useEc2ClassMock(): AnyStub {
+  return useClassMock(EC2Client)
+}
+
+/** The same for any SDK client class (SSMClient...). */
+export function useClassMock(client: Parameters<typeof mockClient>[0]): AnyStub {
   let stub: AnyStub | undefined
   before(() => {
-    stub = mockClient(EC2Client)
+    stub = mockClient(client)
   })
   beforeEach(() => stub!.reset())
   after(() => {
@@ -22,7 +27,7 @@ export function useEc2ClassMock(): AnyStub {
   // A proxy so a test file can keep writing `ec2.on(...)` against the current stub.
   return new Proxy({} as AnyStub, {
     get(_t, prop) {
-      if (!stub) throw new Error('EC2 class mock used outside its describe block')
+      if (!stub) throw new Error('SDK class mock used outside its describe block')
       const v = (stub as unknown as Record<string | symbol, unknown>)[prop]
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(stub) : v
     },

@@ -76,6 +76,45 @@ describe('config', () => {
     ['not a mapping', '- a\n- b\n', /wolphin\.yaml: expected a mapping of fields/],
     ['missing project', 'ami: ami-12345678\n', /wolphin\.yaml: field "project" is required/],
     ['bad lease', base + 'lease: soon\n', /field "lease": expected a duration/],
+    ['bad lease type', base + 'lease: [8h]\n', /field "lease": expected a duration like 8h, or \{duration/],
+    [
+      'bad lease action',
+      base + 'lease: {duration: 8h, action: kill}\n',
+      /field "lease.action": .*"stop"\|"terminate"/,
+    ],
+    ['lease object without duration', base + 'lease: {action: stop}\n', /field "lease.duration": /],
+    [
+      'huge lease grace',
+      base + 'lease: {duration: 8h, grace: 1e30}\n',
+      /field "lease.grace": expected a grace of at most 366d/,
+    ],
+    [
+      'bad AMI alias',
+      'project: p\nami: "resolve:ssm:/a b"\n',
+      /field "ami": expected an AMI id .*or resolve:ssm:/,
+    ],
+    [
+      'AMI alias of another service',
+      'project: p\nami: "resolve:secretsmanager:x"\n',
+      /field "ami": expected an AMI id/,
+    ],
+    ['disk without size or type', base + 'disk: {}\n', /field "disk": expected size \(GiB\) and\/or type/],
+    [
+      'disk of an unknown type',
+      base + 'disk: {size: 50, type: ssd}\n',
+      /field "disk.type": expected one of gp3, gp2/,
+    ],
+    [
+      'disk too small for its type',
+      base + 'disk: {size: 50, type: st1}\n',
+      /field "disk": size out of range .*st1 125\.\.16384/,
+    ],
+    [
+      'disk of a fractional size',
+      base + 'disk: {size: 1.5}\n',
+      /field "disk.size": expected a whole number of GiB/,
+    ],
+    ['disk too large', base + 'disk: {size: 20000}\n', /field "disk": size out of range/],
     [
       'bad ssh address',
       base + 'ssh: {address: eth0}\n',
@@ -89,6 +128,46 @@ describe('config', () => {
       expect(err.message).to.match(re)
     })
   }
+
+  it('reads lease as a duration or {duration, action, grace, enforce}, ami aliases and disk', async () => {
+    const plain = await tmp({'wolphin.yaml': 'project: p\nlease: 8h\n'})
+    const a = (await loadConfig({cwd: plain})).config
+    expect(a.lease).to.equal(8 * 3_600_000)
+    expect(a.leasePolicy).to.deep.equal({action: 'stop', graceMs: 0, enforce: 'watchdog'})
+    const full = await tmp({
+      'wolphin.yaml':
+        'project: p\nami: resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id\n' +
+        'lease: {duration: 2h, action: terminate, grace: 10m, enforce: reaper}\ndisk: {size: 50, type: gp3}\n',
+    })
+    const b = (await loadConfig({cwd: full, requireAmi: true})).config
+    expect(b.lease).to.equal(2 * 3_600_000)
+    expect(b.leasePolicy).to.deep.equal({action: 'terminate', graceMs: 600_000, enforce: 'reaper'})
+    expect(b.ami).to.match(/^resolve:ssm:\/aws\/service\/canonical/)
+    expect(b.disk).to.deep.equal({size: 50, type: 'gp3'})
+    for (const ok of [
+      'resolve:ssm:my-ami:3',
+      'resolve:ssm:/golden/web:prod',
+      'resolve:ssm:arn:aws:ssm:us-east-1:123456789012:parameter/golden/ami',
+    ])
+      await loadConfig({cwd: await tmp({'wolphin.yaml': `project: p\nami: "${ok}"\n`})})
+  })
+
+  it('with the lease watchdog, a tag key EC2 refuses in metadata fails to launch, naming the file and key', async () => {
+    const dir = await tmp({
+      'wolphin.yaml': 'project: p\nami: ami-12345678\nlease: 8h\ntags: {"team/name": x}\n',
+    })
+    // Nothing is launched by status: the config is fine there.
+    await loadConfig({cwd: dir})
+    const err = await configError(loadConfig({cwd: dir, requireAmi: true}))
+    expect(err.message).to.match(
+      /^wolphin\.yaml: field "tags": key "team\/name" cannot be used with the lease watchdog/,
+    )
+    const reaper = await tmp({
+      'wolphin.yaml':
+        'project: p\nami: ami-12345678\nlease: {duration: 8h, enforce: reaper}\ntags: {"team/name": x}\n',
+    })
+    await loadConfig({cwd: reaper, requireAmi: true})
+  })
 
   it('requires ami only to launch', async () => {
     const dir = await tmp({'wolphin.yaml': 'project: p\n'})

@@ -142,6 +142,52 @@ describe('lean DescribeInstances reader', () => {
     expect(lean.instances[0].tags).to.deep.equal({ProjectName: 'wolphin.p', Name: 'wolphin.p.1'})
   })
 
+  it('reads why an instance stopped (stateReason, reason) as the SDK does', async () => {
+    const stopped = (n: number, code: string, message: string, reason: string) =>
+      instanceXml(n, [['ProjectName', 'wolphin.p']])
+        .replace('<name>running</name>', '<name>stopped</name>')
+        .replace(
+          '<privateDnsName>',
+          `<reason>${reason}</reason><stateReason><code>${code}</code><message>${message}</message></stateReason><privateDnsName>`,
+        )
+    const body = answer([
+      [
+        stopped(
+          1,
+          'Server.SpotInstanceTermination',
+          'Server.SpotInstanceTermination: Spot instance termination',
+          '',
+        ),
+        stopped(
+          2,
+          'Client.UserInitiatedShutdown',
+          'Client.UserInitiatedShutdown: User initiated shutdown',
+          'User initiated (2026-05-01 18:00:00 GMT)',
+        ),
+        instanceXml(3, [['ProjectName', 'wolphin.p']]),
+      ],
+    ])
+    const lean = viaLean(body)
+    expect(lean).to.deep.equal(await viaSdk(body))
+    expect(lean.instances.map((i) => [i.stateReason, i.transitionReason])).to.deep.equal([
+      [
+        {
+          code: 'Server.SpotInstanceTermination',
+          message: 'Server.SpotInstanceTermination: Spot instance termination',
+        },
+        null,
+      ],
+      [
+        {
+          code: 'Client.UserInitiatedShutdown',
+          message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+        },
+        'User initiated (2026-05-01 18:00:00 GMT)',
+      ],
+      [null, null],
+    ])
+  })
+
   it('reads tag text as the SDK does: entities, CDATA, comments, CR LF, blank values, odd layout', async () => {
     const tags: Array<[string, string]> = [
       ['amp', 'a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;'],

@@ -101,7 +101,12 @@ describe('EC2 port (aws-sdk-client-mock)', () => {
       MinCount: 1,
       MaxCount: 1,
     })
-    expect(input.MetadataOptions).to.deep.equal({HttpTokens: 'required', HttpEndpoint: 'enabled'})
+    // With a lease, the instance reads its own lease tag from the metadata (the watchdog).
+    expect(input.MetadataOptions).to.deep.equal({
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      InstanceMetadataTags: 'enabled',
+    })
     expect(input.ClientToken).to.match(/^wolphin-[0-9a-f]{48}$/)
     const tags = Object.fromEntries(input.TagSpecifications![0].Tags!.map((t) => [t.Key, t.Value]))
     expect(tags).to.include({

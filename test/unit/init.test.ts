@@ -38,13 +38,15 @@ describe('init: the starter config', () => {
       count: {min: 2, max: 4},
       user: 'ubuntu',
       ssh: {key: '~/.ssh/perf.pem'},
+      lease: '8h',
     })
   })
 
   it('with only a project, the rest stays in as comments', async () => {
     const text = starterConfig({project: 'p'})
-    expect(await parseConfigText(text, 'x.yaml')).to.deep.equal({project: 'p'})
-    for (const field of ['ami', 'region', 'keyName', 'count', 'securityGroups', 'subnet', 'lease', 'ssh'])
+    // A new project has a lease by default: forgotten fleets stop themselves.
+    expect(await parseConfigText(text, 'x.yaml')).to.deep.equal({project: 'p', lease: '8h'})
+    for (const field of ['ami', 'region', 'keyName', 'count', 'securityGroups', 'subnet', 'ssh'])
       expect(text).to.match(new RegExp(`^# ${field}:`, 'm'))
   })
 

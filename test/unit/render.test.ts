@@ -35,6 +35,7 @@ function inst(slot: number, state: InstanceJson['state']): InstanceJson {
     expiresAt: new Date(Date.now() + 7_200_000).toISOString(),
     outdated: false,
     market: 'on-demand',
+    stateReason: null,
     replaced: false,
   }
 }

@@ -54,6 +54,24 @@ const full = config({
 })
 
 describe('validate: checks against the account', () => {
+  it('ami: resolve:ssm: is left to the DryRun, which gets the alias and the watchdog launch settings', async () => {
+    const alias = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'
+    const a = account()
+    const r = await validateLaunch(
+      config({
+        ami: alias,
+        lease: 3_600_000,
+        leasePolicy: {action: 'terminate', graceMs: 0, enforce: 'watchdog'},
+      }),
+      a.port,
+      'abc',
+    )
+    expect(r.checks.find((c) => c.check === 'ami')).to.include({status: 'skipped'})
+    expect(a.calls.images).to.equal(undefined)
+    expect(a.launches[0]).to.include({ami: alias, metadataTags: true, shutdownBehavior: 'terminate'})
+    expect(a.launches[0].userData).to.match(/^Content-Type: multipart\/mixed/)
+  })
+
   it('everything present: ok, one call per resource kind, one DryRun of the create request', async () => {
     const a = account({
       images: [{id: 'ami-12345678', state: 'available'}],
