@@ -270,9 +270,20 @@ export abstract class BaseCommand extends Command {
     for (const d of details) process.stderr.write(`${d}\n`)
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
-    const answer = await rl.question(`${question} [y/N] `)
+    // Ctrl-C at the question reaches readline, not the process: it ends the command (130);
+    // Ctrl-D (end of input) is a no.
+    const answer = await new Promise<string | 'interrupted' | null>((resolve) => {
+      rl.on('SIGINT', () => resolve('interrupted'))
+      rl.on('close', () => resolve(null))
+      rl.question(`${question} [y/N] `).then(resolve, () => resolve(null))
+    })
     rl.close()
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed; nothing was done')
+    if (answer === 'interrupted') {
+      process.stderr.write('\n')
+      throw new InterruptedError('interrupted at the question; nothing was done')
+    }
+    if (answer === null || !/^y(es)?$/i.test(answer.trim()))
+      throw new UsageError('not confirmed; nothing was done')
   }
 
   /**

@@ -50,7 +50,7 @@ export function statusColumns(now = Date.now()): TableSpec<InstanceJson> {
       },
     ],
     defaults: ['name', 'id', 'state', 'address', 'age', 'lease'],
-    dropOrder: ['id', 'age'],
+    dropOrder: ['id', 'age', 'address'],
     wide: [
       'slot',
       'name',

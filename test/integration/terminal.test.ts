@@ -137,6 +137,20 @@ describe('integration: a terminal and a CI log both read well', function () {
     expect((await live()).map((i) => i.id)).to.deep.equal(before)
   })
 
+  it('Ctrl-C at the question ends the command (exit 130) and changes nothing', async () => {
+    const before = (await live()).map((i) => i.id)
+    const t = await runOnPty(['create', '-c', 'wolphin.yaml', '-c', 'three.yaml'], {
+      cwd: dir,
+      env: {...env, NO_COLOR: '1'},
+      prompt: /\[y\/N\] /,
+      answer: '\x03',
+      timeoutMs: 30_000,
+    })
+    expect(t.code, t.screen).to.equal(130)
+    expect(t.screen).to.include('wolphin: error: interrupted at the question; nothing was done')
+    expect((await live()).map((i) => i.id)).to.deep.equal(before)
+  })
+
   it('count lowered on a terminal, "y": terminates them and shows their real final state', async () => {
     const before = await live()
     const t = await runOnPty(['create', '-c', 'wolphin.yaml', '-c', 'three.yaml'], {
@@ -148,7 +162,7 @@ describe('integration: a terminal and a CI log both read well', function () {
     expect(t.code, t.screen).to.equal(0)
     expect((await live()).map((i) => i.id)).to.deep.equal(before.slice(0, 3).map((i) => i.id))
     for (const i of before.slice(3))
-      expect(t.screen).to.match(new RegExp(`^ +\\S+ +${i.id} +terminated$`, 'm'))
+      expect(t.screen).to.match(new RegExp(`^ +\\S+ +${i.id} +terminated( \\(.+\\))?$`, 'm'))
     for (const i of before.slice(0, 3))
       expect(t.screen).to.match(new RegExp(`^ +\\S+ +${i.id} +running$`, 'm'))
   })
