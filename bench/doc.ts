@@ -190,6 +190,9 @@ export function renderDoc(r: Results, table: string): string {
   )
   p(`${r.commands.harness}`)
   p('npx tsx bench/exec-fanout.ts --hosts 64 --runs 3 # run by the harness for the exec row')
+  p(
+    'npx tsx bench/put-tree.ts --files 2000 --runs 3  # run by the harness for the put rows (rsync -a over ssh)',
+  )
   p('npx tsx bench/profile-summary.ts FILE.cpuprofile  # the profile summaries above')
   p('```')
   p()

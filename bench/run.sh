@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench`: installs what the benchmarks compare against (Debian's awscli and pssh, GNU time
+# `npm run bench`: installs what the benchmarks compare against (Debian's awscli, pssh and rsync, GNU time
 # for peak RSS) when missing, builds, provides moto, then runs the harness (bench/run.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ missing=()
 command -v parallel-ssh >/dev/null || [ -x /usr/bin/parallel-ssh ] || missing+=(pssh)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v rsync >/dev/null || missing+=(rsync)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "bench: installing ${missing[*]} (apt-get)" >&2
   SUDO=""

@@ -111,6 +111,8 @@ interface Results {
   economy: EconomyRow[]
   economyGrowth: Array<{operation: string; action: string; byN: Record<string, number>}>
   exec: unknown
+  /** put of a 2000-file tree to 1 and 4 hosts against rsync -a over ssh (bench/put-tree.ts). */
+  put?: unknown
   /** Where the time goes: `node --cpu-prof` self time by package, per profiled command. */
   profiles: Record<string, {command: string; profiledMs: number; buckets: Array<[string, number]>}>
   commands: Record<string, string>
@@ -701,6 +703,53 @@ async function execBench(results: Results): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// put of a tree (bench/put-tree.ts, from the copy work)
+
+interface PutRow {
+  hosts: number
+  wolphin: {command: string; wallMs: Stats; peakRssMb: number | null}
+  rsync: {command: string; wallMs: Stats}
+  ratio: number
+  target: number
+  met: boolean
+}
+
+async function putBench(results: Results): Promise<void> {
+  const script = path.join(ROOT, 'bench/put-tree.ts')
+  const runs = String(Math.max(3, Math.min(RUNS, 5)))
+  log(`put tree: bench/put-tree.ts --files 2000 --runs ${runs} (1 and 4 hosts, against rsync -a over ssh)`)
+  const out = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve, reject) => {
+    const child = spawn(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [script, '--files', '2000', '--runs', runs],
+      {
+        cwd: ROOT,
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-8000)))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 900_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(killer)
+      resolve({code, stdout, stderr})
+    })
+  })
+  results.put =
+    out.code === 0
+      ? {
+          measured: true,
+          command: `npx tsx bench/put-tree.ts --files 2000 --runs ${runs}`,
+          ...JSON.parse(out.stdout),
+        }
+      : {measured: false, reason: `put-tree.ts exited ${out.code}: ${out.stderr.slice(-1500)}`}
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 const ms = (x: number) => (x >= 10_000 ? `${round(x / 1000, 1)} s` : `${Math.round(x)} ms`)
@@ -740,6 +789,19 @@ export function markdownTable(r: Results): string {
     )
   } else {
     lines.push(`| exec fan-out, 64 loopback hosts | not measured: ${ex?.reason ?? 'skipped'} | | | | | | | |`)
+  }
+  const put = r.put as {measured?: boolean; reason?: string; files?: number; rows?: PutRow[]} | undefined
+  if (put?.measured && put.rows) {
+    for (const row of put.rows) {
+      lines.push(
+        `| put, ${put.files}-file tree to ${row.hosts} loopback host(s) (median of ${row.wolphin.wallMs.runs}) | \`${row.wolphin.command}\` | ${ms(row.wolphin.wallMs.median)} | ${ms(row.wolphin.wallMs.min)} | ${ms(row.wolphin.wallMs.max)} | ${row.wolphin.peakRssMb ? `${row.wolphin.peakRssMb} MB` : '-'} | **${row.ratio}x** | <= ${row.target}x | ${row.met ? 'yes' : '**no**'} |`,
+      )
+      lines.push(
+        `| | \`${row.rsync.command}\` | ${ms(row.rsync.wallMs.median)} | ${ms(row.rsync.wallMs.min)} | ${ms(row.rsync.wallMs.max)} | - | | | |`,
+      )
+    }
+  } else if (put) {
+    lines.push(`| put, 2000-file tree | not measured: ${put.reason ?? 'skipped'} | | | | | | | |`)
   }
   return lines.join('\n') + '\n'
 }
@@ -797,6 +859,7 @@ async function main() {
   if (!SKIP.has('status')) await statusBench(results)
   if (!SKIP.has('economy')) await economyBench(results)
   if (!SKIP.has('exec')) await execBench(results)
+  if (!SKIP.has('put')) await putBench(results)
   if (!SKIP.has('scale')) await scaleBench(results)
   results.durationS = round((performance.now() - t0) / 1000)
   await writeFile(path.join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n')

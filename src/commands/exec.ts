@@ -48,7 +48,7 @@ export async function finish(result: ExecResult, json: boolean, what: string): P
   if (result.interrupted) {
     const line = (r: ExecResult['results'][number]) =>
       `${r.name}: ${r.status === 'ok' ? 'ok' : (r.error ?? (r.exitCode !== null ? `exit ${r.exitCode}` : r.status))}`
-    const it = what === 'put' ? 'the copy' : 'the command'
+    const it = what === 'put' || what === 'get' ? 'the copy' : 'the command'
     throw new InterruptedError(
       `interrupted: ${it} was stopped where it was running and not started on the rest`,
       {

@@ -2,6 +2,9 @@
  * exec and put over a project: observe, select the running instances, fan out over SSH or SSM.
  * Library users call these through Project#exec / Project#put or directly.
  */
+import path from 'node:path'
+
+import type {SFTPWrapper} from 'ssh2'
 
 import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
@@ -10,10 +13,11 @@ import {applySelector, type Selector} from '../selectors/index.js'
 import type {AwsOptions, Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
-import {planPut, putOverSftp} from './put.js'
+import {getOverSftp, instanceFolder, planGet} from './get.js'
+import {CopyError, type CopyOutcome, planPut, putOverSftp} from './put.js'
 import {sshConfigOf, sshSettings} from './settings.js'
-import {createSshConnector, type Connector} from './ssh.js'
-import {emptyResult, fanOut, runSsh} from './ssh-runner.js'
+import {createSshConnector, type Connector, type SshSession} from './ssh.js'
+import {emptyResult, fanOut, runSsh, type TargetIo} from './ssh-runner.js'
 import {runSsm} from './ssm-runner.js'
 import {
   aggregateExitCode,
@@ -58,13 +62,14 @@ export interface ExecOptions {
 }
 
 export type PutOptions = Omit<ExecOptions, 'via' | 'ssm' | 'pollIntervalMs'>
+export type GetOptions = PutOptions
 
-interface Selection {
+export interface Selection {
   running: Instance[]
   emptySelection: boolean
 }
 
-async function selectRunning(
+export async function selectRunning(
   project: ProjectLike,
   selector: Selector | null,
   emit: ExecEventSink,
@@ -90,7 +95,7 @@ async function selectRunning(
 function finalResult(
   project: ProjectLike,
   via: 'ssh' | 'ssm',
-  operation: 'exec' | 'put',
+  operation: ExecResult['operation'],
   emptySelection: boolean,
   results: TargetResult[],
   signal?: AbortSignal,
@@ -109,7 +114,7 @@ function finalResult(
 }
 
 /** Targets for the instances; those without a usable address come back as unreachable results. */
-function targetsOf(running: Instance[], config: ResolvedConfig) {
+export function targetsOf(running: Instance[], config: ResolvedConfig) {
   const ssh = sshConfigOf(config)
   const targets: Target[] = []
   const unresolved = new Map<string, TargetResult>()
@@ -207,12 +212,55 @@ export async function putOnProject(
   remote: string,
   opts: PutOptions = {},
 ): Promise<ExecResult> {
-  const emit = opts.onEvent ?? (() => {})
   const plan = await planPut(local, remote, opts.cwd)
+  return copyOnProject(
+    project,
+    selector,
+    'put',
+    opts,
+    () => (sftp, signal) => putOverSftp(sftp, plan, signal),
+  )
+}
+
+/**
+ * Copies a remote file or tree from every running instance of the selection into
+ * `LOCAL/<instance Name>/` over SFTP (the instance id when two share a Name or the Name is not a
+ * safe folder name).
+ */
+export async function getFromProject(
+  project: ProjectLike,
+  selector: Selector | null,
+  remote: string,
+  local: string,
+  opts: GetOptions = {},
+): Promise<ExecResult> {
+  const plan = await planGet(remote, local, opts.cwd)
+  return copyOnProject(project, selector, 'get', opts, (targets) => {
+    const folder = new Map(targets.map((t) => [t.id, instanceFolder(t.name, t.id)]))
+    const taken = new Map<string, number>()
+    for (const f of folder.values()) taken.set(f, (taken.get(f) ?? 0) + 1)
+    for (const [id, f] of folder) if (taken.get(f)! > 1) folder.set(id, id)
+    return (sftp, signal, t) =>
+      getOverSftp(sftp, plan.remote, path.join(plan.local, folder.get(t.id)!), signal)
+  })
+}
+
+/** @internal */
+type CopyFn = (sftp: SFTPWrapper, signal: AbortSignal, t: Target) => Promise<CopyOutcome>
+
+/** The fan-out of put and get: select, connect, one SFTP session per instance. */
+async function copyOnProject(
+  project: ProjectLike,
+  selector: Selector | null,
+  operation: 'put' | 'get',
+  opts: PutOptions,
+  copyFor: (targets: Target[]) => CopyFn,
+): Promise<ExecResult> {
+  const emit = opts.onEvent ?? (() => {})
   const connector = await sshConnector(project, opts, emit)
   try {
     const {running, emptySelection} = await selectRunning(project, selector, emit)
-    if (emptySelection) return finalResult(project, 'ssh', 'put', true, [])
+    if (emptySelection) return finalResult(project, 'ssh', operation, true, [])
     const {targets, unresolved} = targetsOf(running, project.config)
     for (const r of unresolved.values()) emit({type: 'done', target: refOf(r), result: r})
     const ran = await fanOut(
@@ -225,26 +273,44 @@ export async function putOnProject(
         onEvent: emit,
         signal: opts.signal,
       },
-      async (session, _t, io) => {
-        const sftp = await session.sftp()
-        // Timeout or Ctrl-C: ending the SFTP session fails the transfer in flight.
-        const stop = () => sftp.end()
-        io.signal.addEventListener('abort', stop, {once: true})
-        try {
-          const done = await putOverSftp(sftp, plan)
-          io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${plan.remote}\n`)
-          return {exitCode: 0}
-        } catch (e) {
-          return {error: (e as Error).message}
-        } finally {
-          io.signal.removeEventListener('abort', stop)
-          sftp.end()
-        }
-      },
+      copyWork(copyFor(targets)),
     )
-    return finalResult(project, 'ssh', 'put', false, inOrder(running, ran, unresolved), opts.signal)
+    return finalResult(project, 'ssh', operation, false, inOrder(running, ran, unresolved), opts.signal)
   } finally {
     connector.close()
+  }
+}
+
+/** How long a stopped copy may take to remove what it created before its session is ended. */
+const UNDO_GRACE_MS = 10_000
+
+/**
+ * @internal (it takes ssh2's SFTPWrapper, which the published types do not name)
+ * One host's share of put or get: an SFTP session for `copy`, a line saying what arrived, every
+ * failure on the target's stderr. A timeout or Ctrl-C lets the copy undo itself, for a bounded time.
+ */
+export function copyWork(copy: CopyFn) {
+  return async (session: SshSession, t: Target, io: TargetIo): Promise<Partial<TargetResult>> => {
+    const sftp = await session.sftp()
+    let grace: ReturnType<typeof setTimeout> | undefined
+    const stop = () => (grace = setTimeout(() => sftp.end(), UNDO_GRACE_MS))
+    io.signal.addEventListener('abort', stop, {once: true})
+    try {
+      const done = await copy(sftp, io.signal, t)
+      io.stdout.push(`copied ${done.files} file(s), ${done.bytes} bytes to ${done.dest}\n`)
+      return {exitCode: 0}
+    } catch (e) {
+      if (e instanceof CopyError) {
+        for (const f of e.failures) io.stderr.push(`${f.path}: ${f.error}\n`)
+        // The result's error will say "interrupted" or "timed out"; this says what became of the copy.
+        if (io.signal.aborted) io.stderr.push(`${e.message}\n`)
+      }
+      return {error: (e as Error).message}
+    } finally {
+      clearTimeout(grace)
+      io.signal.removeEventListener('abort', stop)
+      sftp.end()
+    }
   }
 }
 
@@ -275,6 +341,8 @@ export interface RunningHost {
   run(command: string, opts?: {timeout?: number; onEvent?: ExecEventSink}): Promise<TargetResult>
   /** Copies a file or directory tree to this host. */
   put(local: string, remote: string): Promise<TargetResult>
+  /** Copies a remote file or tree from this host into the local directory `local` (no per-instance folder). */
+  get(remote: string, local: string): Promise<TargetResult>
   /**
    * A connected ssh2 `Client` for anything else; the caller ends it. Typed as ConnectedClient so
    * the published types need no @types/ssh2: cast it to ssh2's `Client` type for the full one.
@@ -323,17 +391,22 @@ export async function* runningInstances(
           )[0],
         put: async (local, remote) => {
           const plan = await planPut(local, remote, opts.cwd)
-          const [r] = await fanOut([t], connector, {concurrency: 1}, async (session) => {
-            const sftp = await session.sftp()
-            try {
-              await putOverSftp(sftp, plan)
-              return {exitCode: 0}
-            } catch (e) {
-              return {error: (e as Error).message}
-            } finally {
-              sftp.end()
-            }
-          })
+          const [r] = await fanOut(
+            [t],
+            connector,
+            {concurrency: 1},
+            copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
+          )
+          return r
+        },
+        get: async (remote, local) => {
+          const plan = await planGet(remote, local, opts.cwd)
+          const [r] = await fanOut(
+            [t],
+            connector,
+            {concurrency: 1},
+            copyWork((sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal)),
+          )
           return r
         },
         connect: async () => (await connector(t)).client,

@@ -18,7 +18,7 @@ export interface TargetResult {
   id: string
   name: string
   slot: number | null
-  /** ok: exit 0; failed: non-zero exit, signal, timeout or copy error; unreachable: no session. */
+  /** ok: exit 0 or copied; failed: non-zero exit, signal, timeout or copy error; unreachable: no session. */
   status: 'ok' | 'failed' | 'unreachable' | 'skipped'
   exitCode: number | null
   signal: string | null
@@ -35,11 +35,11 @@ export interface ExecSummary {
   skipped: number
 }
 
-/** What `exec --json` and `put --json` print, and what Project#exec / Project#put return. */
+/** What `exec --json`, `put --json` and `get --json` print, and what Project#exec / put / get return. */
 export interface ExecResult {
   project: string
   via: 'ssh' | 'ssm'
-  operation: 'exec' | 'put'
+  operation: 'exec' | 'put' | 'get'
   /** Nothing running was selected, so nothing was done. */
   emptySelection: boolean
   /** Stopped by its signal (Ctrl-C): what ran was stopped, the rest not started; exit code 130. */

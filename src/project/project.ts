@@ -199,6 +199,19 @@ export class Project {
     })
   }
 
+  /** Copies a remote file or tree from the running instances of the selection into LOCAL/<Name>/. */
+  async get(
+    selector: Selector | null,
+    remote: string,
+    local: string,
+    opts: import('../exec/run.js').GetOptions = {},
+  ) {
+    return (await import('../exec/run.js')).getFromProject(this, selector, remote, local, {
+      signal: this.signal,
+      ...opts,
+    })
+  }
+
   /**
    * Checks the config against the account before anything is launched: AMI, key pair, security
    * groups, subnet and instance profile exist, and RunInstances with DryRun=true is permitted.

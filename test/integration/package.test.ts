@@ -110,16 +110,21 @@ describe('integration: the packed package installs into an empty directory and w
     ])
       expect(await readdir(path.join(app, 'node_modules')), dev).to.not.include(dev)
     expect(await readdir(path.join(app, 'node_modules/@types')).catch(() => [])).to.not.include('ssh2')
-    // No declaration names ssh2 (its types are not installed for users).
-    const dts = (await readdir(path.join(pkgDir, 'dist'), {recursive: true})).filter((f) =>
-      f.endsWith('.d.ts'),
-    )
+    // No declaration reachable from the package's types names ssh2 (its types are not installed
+    // for users): followed from dist/index.d.ts through relative imports.
+    const dist = path.join(pkgDir, 'dist')
     const naming: string[] = []
-    for (const f of dts) {
-      const text = await readFile(path.join(pkgDir, 'dist', f), 'utf8')
-      if (/from 'ssh2'|import\('ssh2'\)/.test(text) && f !== path.join('exec', 'ssh2-module.d.ts'))
-        naming.push(f)
+    const seen = new Set<string>()
+    const queue = ['index.d.ts']
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+      if (seen.has(f)) continue
+      seen.add(f)
+      const text = await readFile(path.join(dist, f), 'utf8')
+      if (/from 'ssh2'|import\('ssh2'\)/.test(text)) naming.push(f)
+      for (const m of text.matchAll(/(?:from |import\()'(\.{1,2}\/[^']+)\.js'/g))
+        queue.push(path.join(path.dirname(f), `${m[1]}.d.ts`))
     }
+    expect(seen.size).to.be.greaterThan(20)
     expect(naming).to.deep.equal([])
   })
 

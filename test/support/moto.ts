@@ -68,7 +68,10 @@ export async function startMoto(): Promise<Moto> {
       const exited = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-      if (child.exitCode === null) child.kill('SIGKILL')
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      // Reaped before returning: a caller that exits next would leave a zombie behind.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
     },
   }
 }

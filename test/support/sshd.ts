@@ -2,7 +2,8 @@
  * Real OpenSSH sshd test hosts on loopback: throw-away keys from ssh-keygen in a temp dir, one sshd
  * per host (127.0.0.x, unprivileged port), each with its own host key and its own SFTP start
  * directory, so several "instances" on one machine do not share files. Without sshd: fail under CI,
- * skip with a notice otherwise. Every sshd started here is stopped by `stop()`.
+ * skip with a notice otherwise. Every sshd started here is stopped by `stop()`. `npm run demo`
+ * (scripts/demo.ts) serves its emulated instances with these hosts too.
  */
 import {type ChildProcess, execFile, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -16,9 +17,14 @@ const run = promisify(execFile)
 /** Linux's USER_HZ: /proc reports CPU times in these ticks. */
 const CLK_TCK = 100
 
+/**
+ * The sshd to run: WOLPHIN_SSHD when set (only it: a path that does not exist means "no sshd", which
+ * is how the demo's test hides the machine's), else OpenSSH's usual places.
+ */
 export function sshdPath(): string | null {
-  const candidates = [process.env.WOLPHIN_SSHD, '/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd']
-  return candidates.find((c) => c && existsSync(c)) ?? null
+  const override = process.env.WOLPHIN_SSHD
+  const candidates = override ? [override] : ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd']
+  return candidates.find((c) => existsSync(c)) ?? null
 }
 
 export interface SshHost {
@@ -170,67 +176,77 @@ export async function startSshLab(opts: LabOptions): Promise<SshLab> {
     const exited = new Promise((r) => child.once('exit', r))
     child.kill('SIGTERM')
     await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGKILL')
+    // Reaped before returning: a caller that exits next would leave a zombie behind.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))])
   }
 
   const hosts: SshHost[] = []
   const addrs = Array.from({length: opts.hosts}, (_, i) => `127.0.0.${i + 2}`)
   const ports = await Promise.all(addrs.map((a) => freePortOn(a)))
-  if (opts.single) {
-    const hostKey = path.join(dir, 'host_key')
-    await keygen(hostKey, 'wolphin-test-host')
-    const home = path.join(dir, 'home')
-    await mkdir(home, {recursive: true})
-    // sshd listens on at most 16 sockets: one server per 16 addresses, all with the same host key.
-    const servers: ChildProcess[] = []
-    for (let i = 0; i < addrs.length; i += 16) {
-      const listen = addrs.slice(i, i + 16).map((addr, j) => ({addr, port: ports[i + j]}))
-      servers.push(await spawnSshd(`all${i / 16}`, listen, hostKey, home))
-    }
-    const fp = await fingerprintOf(`${hostKey}.pub`)
-    addrs.forEach((addr, i) =>
-      hosts.push({
-        addr,
-        port: ports[i],
-        tag: `${addr}:${ports[i]}`,
-        home,
-        hostKey,
-        fingerprint: fp,
-        rekey: async () => {
-          throw new Error('rekey needs one sshd per host')
-        },
-        stop: () => stopChild(servers[Math.floor(i / 16)]),
-      }),
-    )
-  } else {
-    for (const [i, addr] of addrs.entries()) {
-      const name = `host${i + 1}`
-      const hostKey = path.join(dir, `${name}_host_key`)
-      await keygen(hostKey, `wolphin-test-${name}`)
-      const home = path.join(dir, name)
+  try {
+    if (opts.single) {
+      const hostKey = path.join(dir, 'host_key')
+      await keygen(hostKey, 'wolphin-test-host')
+      const home = path.join(dir, 'home')
       await mkdir(home, {recursive: true})
-      const port = ports[i]
-      let child: ChildProcess | null = await spawnSshd(name, [{addr, port}], hostKey, home)
-      const host: SshHost = {
-        addr,
-        port,
-        tag: `${addr}:${port}`,
-        home,
-        hostKey,
-        fingerprint: await fingerprintOf(`${hostKey}.pub`),
-        async rekey() {
-          await stopChild(child)
-          await keygen(hostKey, `wolphin-test-${name}-rekeyed`)
-          host.fingerprint = await fingerprintOf(`${hostKey}.pub`)
-          child = await spawnSshd(name, [{addr, port}], hostKey, home)
-        },
-        async stop() {
-          await stopChild(child)
-          child = null
-        },
+      // sshd listens on at most 16 sockets: one server per 16 addresses, all with the same host key.
+      const servers: ChildProcess[] = []
+      for (let i = 0; i < addrs.length; i += 16) {
+        const listen = addrs.slice(i, i + 16).map((addr, j) => ({addr, port: ports[i + j]}))
+        servers.push(await spawnSshd(`all${i / 16}`, listen, hostKey, home))
       }
-      hosts.push(host)
+      const fp = await fingerprintOf(`${hostKey}.pub`)
+      addrs.forEach((addr, i) =>
+        hosts.push({
+          addr,
+          port: ports[i],
+          tag: `${addr}:${ports[i]}`,
+          home,
+          hostKey,
+          fingerprint: fp,
+          rekey: async () => {
+            throw new Error('rekey needs one sshd per host')
+          },
+          stop: () => stopChild(servers[Math.floor(i / 16)]),
+        }),
+      )
+    } else {
+      for (const [i, addr] of addrs.entries()) {
+        const name = `host${i + 1}`
+        const hostKey = path.join(dir, `${name}_host_key`)
+        await keygen(hostKey, `wolphin-test-${name}`)
+        const home = path.join(dir, name)
+        await mkdir(home, {recursive: true})
+        const port = ports[i]
+        let child: ChildProcess | null = await spawnSshd(name, [{addr, port}], hostKey, home)
+        const host: SshHost = {
+          addr,
+          port,
+          tag: `${addr}:${port}`,
+          home,
+          hostKey,
+          fingerprint: await fingerprintOf(`${hostKey}.pub`),
+          async rekey() {
+            await stopChild(child)
+            await keygen(hostKey, `wolphin-test-${name}-rekeyed`)
+            host.fingerprint = await fingerprintOf(`${hostKey}.pub`)
+            child = await spawnSshd(name, [{addr, port}], hostKey, home)
+          },
+          async stop() {
+            await stopChild(child)
+            child = null
+          },
+        }
+        hosts.push(host)
+      }
     }
+  } catch (e) {
+    // A server that did not start: stop the ones that did, leave no directory behind.
+    await Promise.all([...children].map((c) => stopChild(c)))
+    await rm(dir, {recursive: true, force: true})
+    throw e
   }
   return {
     dir,

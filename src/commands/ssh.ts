@@ -1,0 +1,96 @@
+import {spawn} from 'node:child_process'
+import os from 'node:os'
+
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+
+import {BaseCommand, selectionFlags} from '../base-command.js'
+import {UsageError} from '../errors.js'
+
+export default class Ssh extends BaseCommand {
+  static summary = 'Log in to one instance with the system ssh (or run one command there).'
+  static description = `Logs in to SLOT (a slot number or an instance Name), or to the only running instance of the
+selection, with the configured user, key, port and bastion. The host key is checked against its pin
+(or known_hosts) first and handed to ssh in a generated known_hosts file, so ssh never asks. A
+terminal is allocated when ssh's standard input is one (as ssh does); -t forces one. Everything after
+"--" is a command to run instead of a login shell. Exits with ssh's exit code.`
+  static strict = false
+  static examples = [
+    '<%= config.bin %> ssh',
+    '<%= config.bin %> ssh 3',
+    '<%= config.bin %> ssh 2 -- tail -f /var/log/loadgen.log',
+    '<%= config.bin %> ssh -t 1 -- sudo systemctl restart loadgen',
+  ]
+  static args = {
+    slot: Args.string({description: 'Slot number or instance Name (default: the only running instance).'}),
+  }
+  static flags = {
+    ...selectionFlags,
+    tty: Flags.boolean({
+      char: 't',
+      summary: 'Force a terminal (ssh -t), e.g. for sudo with requiretty.',
+      default: false,
+    }),
+  }
+
+  async run(): Promise<void> {
+    // Everything after "--" is the remote command; before it, flags and SLOT.
+    const dash = this.argv.indexOf('--')
+    const before = dash >= 0 ? this.argv.slice(0, dash) : this.argv
+    const command = dash >= 0 ? this.argv.slice(dash + 1) : []
+    const {flags, args, argv} = await this.parse(Ssh, before)
+    if (argv.length > 1)
+      throw new UsageError(
+        `ssh: unexpected ${argv.slice(1).join(' ')}; put the command after "--": wolphin ssh ${args.slot} -- COMMAND`,
+      )
+    if (dash >= 0 && !command.length) throw new UsageError('ssh: no command after "--"')
+    const selector = await this.selection(flags)
+    const project = await this.openProject(flags)
+    const {prepareLogin} = await import('../exec/ssh-config.js')
+    const login = await prepareLogin(project, selector, args.slot, {
+      command,
+      tty: flags.tty,
+      onEvent: (e) => (e.type === 'info' || e.type === 'warn') && process.stderr.write(`${e.message}\n`),
+    })
+    let code: number
+    try {
+      code = await runSsh(login.args)
+    } finally {
+      await login.dispose()
+    }
+    if (code !== 0) this.exit(code)
+  }
+}
+
+/**
+ * Runs the system ssh on this terminal and resolves with its exit code. While it runs, Ctrl-C is
+ * ssh's (and the remote's) to handle; SIGTERM and SIGHUP are passed on to it.
+ */
+function runSsh(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', args, {stdio: 'inherit'})
+    const ignore = () => {}
+    const forward = (sig: NodeJS.Signals) => child.kill(sig)
+    process.removeAllListeners('SIGINT')
+    process.on('SIGINT', ignore)
+    process.on('SIGTERM', forward)
+    process.on('SIGHUP', forward)
+    const done = () => {
+      process.removeListener('SIGINT', ignore)
+      process.removeListener('SIGTERM', forward)
+      process.removeListener('SIGHUP', forward)
+    }
+    child.once('error', (e) => {
+      done()
+      reject(
+        new Error(
+          `ssh: cannot run the system ssh (${(e as NodeJS.ErrnoException).code ?? e.message}); install OpenSSH's client`,
+        ),
+      )
+    })
+    child.once('exit', (code, signal) => {
+      done()
+      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 1) : 1))
+    })
+  })
+}
