@@ -6,6 +6,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {loadConfig, type TimeoutOverrides} from './config/load.js'
 import {ExitCode, InterruptedError, PartialFailureError, UsageError, WolphinError} from './errors.js'
+import {versioned} from './json.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {SELECTOR_TIMEOUT_MS, type Selector, selectorFromFlags} from './selectors/index.js'
@@ -36,7 +37,18 @@ export const globalFlags = {
     helpGroup: 'GLOBAL',
     default: false,
   }),
+  'no-color': Flags.boolean({
+    summary: 'No colours (also when NO_COLOR is set or output is not a terminal).',
+    helpGroup: 'GLOBAL',
+    default: false,
+  }),
   ...awsTimeoutFlags(),
+}
+
+/** Commands that print a table: which columns. */
+export const tableFlags = {
+  wide: Flags.boolean({summary: 'Show every column.', default: false}),
+  columns: Flags.string({summary: 'The columns to show, like name,state,address (see --help).'}),
 }
 
 /** --connect-timeout, --request-timeout, --total-timeout (or WOLPHIN_*_TIMEOUT): config `timeouts`. */
@@ -75,6 +87,7 @@ export function timeoutOverrides(flags: GlobalFlagValues): TimeoutOverrides {
 export const fleetBaseFlags = {
   config: globalFlags.config,
   profile: globalFlags.profile,
+  'no-color': globalFlags['no-color'],
   'connect-timeout': globalFlags['connect-timeout'],
   'request-timeout': globalFlags['request-timeout'],
   'total-timeout': globalFlags['total-timeout'],
@@ -122,6 +135,7 @@ export type GlobalFlagValues = {
   region?: string
   profile?: string
   yes: boolean
+  'no-color'?: boolean
   'connect-timeout'?: string
   'request-timeout'?: string
   'total-timeout'?: string
@@ -220,6 +234,7 @@ export abstract class BaseCommand extends Command {
     flags: GlobalFlagValues,
     opts: {requireAmi?: boolean; onEvent?: EventSink} = {},
   ): Promise<Project> {
+    await this.checkProfile(flags.profile)
     const {config, warnings} = await loadConfig({
       files: flags.config,
       project: flags.project,
@@ -242,8 +257,22 @@ export abstract class BaseCommand extends Command {
    * same bytes. On a terminal oclif's own (coloured) rendering is kept.
    */
   protected logJson(json: unknown): void {
-    if (process.stdout.isTTY) return super.logJson(json)
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+    const doc = versioned(json)
+    if (process.stdout.isTTY) return super.logJson(doc)
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
+  }
+
+  /** A named profile that does not exist is bad input (exit 2), found before any AWS call. */
+  protected async checkProfile(profile: string | undefined): Promise<void> {
+    if (!profile) return
+    const {checkProfile} = await import('./aws/profile.js')
+    await checkProfile(profile)
+  }
+
+  /** Whether to colour what goes to `stream` (one rule: src/ui/colour.ts). */
+  protected async colour(flags: {'no-color'?: boolean}, stream: NodeJS.WriteStream = process.stdout) {
+    const {colourEnabled} = await import('./ui/colour.js')
+    return colourEnabled(stream, {noColor: flags['no-color']})
   }
 
   protected async selection(flags: SelectionFlagValues): Promise<Selector | null> {
@@ -258,17 +287,57 @@ export abstract class BaseCommand extends Command {
     return p.onEvent
   }
 
-  /** Destructive work on a whole project: ask on a terminal, demand --yes otherwise. */
-  protected async confirm(question: string, yes: boolean): Promise<void> {
+  /** Whether a question can be asked: stdin and stderr are terminals and --json is off. */
+  protected interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !this.jsonEnabled()
+  }
+
+  /**
+   * Destructive work: ask on a terminal (after printing `details` to stderr), demand --yes
+   * otherwise. Refusing is a UsageError (exit 2).
+   */
+  protected async confirm(
+    question: string,
+    yes: boolean,
+    details: string[] = [],
+    hint = 'pass --yes (or narrow the selection)',
+  ): Promise<void> {
     if (yes) return
-    if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) {
-      throw new UsageError(`${question} Refusing without confirmation: pass --yes (or narrow the selection).`)
-    }
+    if (!this.interactive()) throw new UsageError(`${question} Refusing without confirmation: ${hint}.`)
+    for (const d of details) process.stderr.write(`${d}\n`)
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
-    const answer = await rl.question(`${question} [y/N] `)
+    // Ctrl-C at the question reaches readline, not the process: it ends the command (130);
+    // Ctrl-D (end of input) is a no.
+    const answer = await new Promise<string | 'interrupted' | null>((resolve) => {
+      rl.on('SIGINT', () => resolve('interrupted'))
+      rl.on('close', () => resolve(null))
+      rl.question(`${question} [y/N] `).then(resolve, () => resolve(null))
+    })
     rl.close()
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed; nothing was done')
+    if (answer === 'interrupted') {
+      process.stderr.write('\n')
+      throw new InterruptedError('interrupted at the question; nothing was done')
+    }
+    if (answer === null || !/^y(es)?$/i.test(answer.trim()))
+      throw new UsageError('not confirmed; nothing was done')
+  }
+
+  /**
+   * For Project operations' `confirmTerminate`: names the project, the region and the instances,
+   * and asks (or refuses without --yes) before anything is terminated.
+   */
+  protected confirmTerminate(project: Project, yes: boolean, why = '', hint?: string) {
+    return async (instances: Array<{id: string; name: string | null; state: string}>) => {
+      if (yes) return
+      const region = (await project.region()) ?? 'the default region'
+      const n = instances.length
+      const names = instances.map((i) => i.name ?? i.id)
+      const shown = names.slice(0, 5).join(', ') + (n > 5 ? ` and ${n - 5} more` : '')
+      const question = `Terminate ${n} instance${n === 1 ? '' : 's'} of project ${project.name} in ${region}${why ? ` (${why})` : ''}: ${shown}?`
+      const details = instances.map((i) => `  ${i.name ?? '-'}  ${i.id}  ${i.state}`)
+      await this.confirm(question, yes, n > 5 ? details : [], hint)
+    }
   }
 
   protected async finally(err: Error | undefined): Promise<unknown> {
@@ -305,6 +374,16 @@ export abstract class BaseCommand extends Command {
       if (err instanceof InterruptedError && err.report) {
         for (const d of err.report.done) process.stderr.write(`  done: ${d}\n`)
         for (const d of err.report.notDone) process.stderr.write(`  not done: ${d}\n`)
+        const launched = err.report.launched ?? []
+        if (launched.length) {
+          process.stderr.write(
+            `  launched ${launched.length} instance(s) that keep running, and billing, until terminated:\n`,
+          )
+          for (const id of launched) process.stderr.write(`    ${id}\n`)
+          process.stderr.write(
+            `  run \`${this.config.bin} ${this.id}\` again (same flags) to finish, or \`${this.config.bin} terminate\` to remove the project's instances\n`,
+          )
+        }
       }
       if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
     }
@@ -389,13 +468,16 @@ function missingArgsMessage(
   declared: Record<string, unknown> | undefined,
 ): string | null {
   if (!Array.isArray(err.args) || err.oclif?.exit !== 2 || !('parse' in err)) return null
-  const missing = (err.args as Array<{name?: string}>).map((a) => a.name).filter(Boolean) as string[]
+  const missing = (err.args as Array<{name?: string; description?: string}>).filter((a) => a.name)
   if (missing.length === 0) return null
   const all = Object.keys(declared ?? {}).map((a) => a.toUpperCase())
   const usage = `wolphin ${(id ?? '').replaceAll(':', ' ')} [flags] ${all.join(' ')}`
     .replace(/\s+/g, ' ')
     .trim()
-  return `missing argument${missing.length > 1 ? 's' : ''} ${missing.map((a) => a.toUpperCase()).join(', ')}; expected: ${usage}`
+  const what = missing
+    .map((a) => `${a.name!.toUpperCase()}${a.description ? ` (${a.description.replace(/\.$/, '')})` : ''}`)
+    .join(', ')
+  return `missing argument${missing.length > 1 ? 's' : ''} ${what}; expected: ${usage}`
 }
 
 function oneLine(s: string): string {

@@ -75,7 +75,7 @@ export async function main(): Promise<void> {
     if (error instanceof ExitError || !(error instanceof Error)) return handle(error as Error)
     // What failed before any command ran (an unknown command, oclif's own parsing): the same one
     // line as a command's error, or one JSON document under --json, and its exit code.
-    reportOutsideCommand(error, argv)
+    await reportOutsideCommand(error, argv)
   }
 }
 
@@ -85,7 +85,7 @@ function jsonRequested(argv: string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json')
 }
 
-function reportOutsideCommand(
+async function reportOutsideCommand(
   error: Error & {exitCode?: number; code?: unknown; oclif?: {exit?: number}},
   argv: string[],
 ) {
@@ -93,7 +93,8 @@ function reportOutsideCommand(
   const message = (error.message.split('\n').find((l) => l.trim() !== '') ?? error.message).trim()
   if (jsonRequested(argv)) {
     const code = typeof error.code === 'string' ? error.code : exitCode === 2 ? 'USAGE' : 'ERROR'
-    process.stdout.write(JSON.stringify({error: {code, message, exitCode}}, null, 2) + '\n')
+    const {versioned} = await import('./json.js')
+    process.stdout.write(JSON.stringify(versioned({error: {code, message, exitCode}}), null, 2) + '\n')
   } else {
     process.stderr.write(`wolphin: error: ${message}\n`)
   }

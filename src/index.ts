@@ -113,3 +113,20 @@ export type {GetOptions} from './exec/run.js'
 // ssh-config and ssh (docs/exec.md): Host entries with verified pinned keys, a login's ssh arguments.
 export {LoginError, prepareLogin, sshConfigForProject, writeKnownHosts} from './exec/ssh-config.js'
 export type {PreparedLogin, SshConfigOptions, SshConfigResult, SshHostEntry} from './exec/ssh-config.js'
+
+// The --json contract: one document type per command (schemas/*.json are generated from these).
+export {SCHEMA_VERSION, versioned} from './json.js'
+export type {
+  Versioned,
+  StatusDocument,
+  WatchDocument,
+  OperationDocument,
+  ExecDocument,
+  LsDocument,
+  ReapDocument,
+  ExtendDocument,
+  ValidateDocument,
+  ConfigDocument,
+  InitDocument,
+  ErrorDocument,
+} from './json.js'

@@ -217,6 +217,11 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
     this.options = {...DEFAULT_PORT_OPTIONS, ...options}
   }
 
+  /** The region the client resolved (flag, config, AWS_REGION or the profile's). */
+  async region(): Promise<string> {
+    return this.client.config.region()
+  }
+
   /** Every instance matching `filter`, all pages of up to 1000. */
   private async describeAll(filter: {Name: string; Values: string[]}): Promise<RawInstance[]> {
     const out: RawInstance[] = []

@@ -40,16 +40,17 @@ export const fanOutFlags = {
  */
 export async function terminalOutput(
   json: boolean,
-  opts: {group?: boolean; quiet?: boolean; prefix?: boolean},
+  opts: {group?: boolean; quiet?: boolean; prefix?: boolean; 'no-color'?: boolean},
 ): Promise<{onEvent: ExecEventSink; output?: ExecOutput}> {
   if (json) return {onEvent: () => {}}
   const {createExecOutput} = await import('../ui/exec-output.js')
+  const {colourEnabled} = await import('../ui/colour.js')
   const output = createExecOutput({
     mode: opts.quiet ? 'quiet' : opts.group ? 'group' : 'stream',
     prefix: opts.prefix ?? true,
     colour: {
-      stdout: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
-      stderr: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+      stdout: colourEnabled(process.stdout, {noColor: opts['no-color']}),
+      stderr: colourEnabled(process.stderr, {noColor: opts['no-color']}),
     },
   })
   return {onEvent: output.onEvent, output}

@@ -41,14 +41,16 @@ export default class Reap extends BaseCommand {
   async run(): Promise<ReapResult> {
     const {flags} = await this.parse(Reap)
     const graceMs = flags.grace * 1000
+    await this.checkProfile(flags.profile)
     const settings = await fleetSettings({
       regions: flags.region,
       files: flags.config,
       timeouts: timeoutOverrides(flags),
     })
     const onEvent = await this.progress()
+    const colour = await this.colour(flags)
     const render = (r: ReapResult) => {
-      if (!this.jsonEnabled()) this.log(reapText(r).trimEnd())
+      if (!this.jsonEnabled()) process.stdout.write(reapText(r, {colour}))
     }
     try {
       const result = await reap({

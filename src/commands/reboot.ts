@@ -27,7 +27,7 @@ export default class Reboot extends BaseCommand {
       wait: flags.wait,
       hard: flags.hard,
     })
-    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    if (!this.jsonEnabled()) process.stdout.write(operationText(result, {colour: await this.colour(flags)}))
     return result
   }
 }

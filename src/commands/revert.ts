@@ -57,7 +57,7 @@ by running the same command again.`
       surge: flags.surge,
       waitSsh: flags['wait-ssh'],
     })
-    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    if (!this.jsonEnabled()) process.stdout.write(operationText(result, {colour: await this.colour(flags)}))
     return result
   }
 

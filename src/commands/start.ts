@@ -29,7 +29,7 @@ export default class Start extends BaseCommand {
     const result = await project.start(selector, {dryRun: flags['dry-run'], wait: flags.wait})
     const {waitForSshAfter} = await import('../exec/wait.js')
     await waitForSshAfter(project, result, {waitSsh: flags['wait-ssh'], wait: flags.wait, onEvent})
-    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    if (!this.jsonEnabled()) process.stdout.write(operationText(result, {colour: await this.colour(flags)}))
     return result
   }
 }

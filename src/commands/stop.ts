@@ -18,7 +18,7 @@ export default class Stop extends BaseCommand {
     const onEvent = await this.progress()
     const project = await this.openProject(flags, {onEvent})
     const result = await project.stop(selector, {dryRun: flags['dry-run'], wait: flags.wait})
-    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    if (!this.jsonEnabled()) process.stdout.write(operationText(result, {colour: await this.colour(flags)}))
     return result
   }
 }

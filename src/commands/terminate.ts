@@ -14,12 +14,22 @@ export default class Terminate extends BaseCommand {
   async run(): Promise<OperationResult> {
     const {flags} = await this.parse(Terminate)
     const selector = await this.selection(flags)
-    if (!selector && !flags['dry-run'])
-      await this.confirm('Terminate every instance of the project?', flags.yes)
+    const whole = !selector && !flags['dry-run'] && !flags.yes
     const onEvent = await this.progress()
     const project = await this.openProject(flags, {onEvent})
-    const result = await project.terminate(selector, {dryRun: flags['dry-run'], wait: flags.wait})
-    if (!this.jsonEnabled()) this.log(operationText(result).trimEnd())
+    // Without a terminal the refusal comes before any AWS call; on one, the question names how
+    // many instances, once they are known.
+    if (whole && !this.interactive())
+      await this.confirm(
+        `Terminate every instance of project ${project.name} in ${(await project.region()) ?? 'the default region'}?`,
+        false,
+      )
+    const result = await project.terminate(selector, {
+      dryRun: flags['dry-run'],
+      wait: flags.wait,
+      ...(whole ? {confirmTerminate: this.confirmTerminate(project, false)} : {}),
+    })
+    if (!this.jsonEnabled()) process.stdout.write(operationText(result, {colour: await this.colour(flags)}))
     return result
   }
 }

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {ExitCode} from '../errors.js'
+import {versioned} from '../json.js'
 import type {ValidationResult} from '../project/validate.js'
 import {validationText} from '../ui/validate.js'
 
@@ -32,7 +33,7 @@ export async function reportValidation(
   const json = cmd.jsonEnabled()
   if (!json) process.stdout.write(validationText(result))
   if (result.ok) return
-  if (json) process.stdout.write(JSON.stringify(jsonBody, null, 2) + '\n')
+  if (json) process.stdout.write(JSON.stringify(versioned(jsonBody), null, 2) + '\n')
   else
     process.stderr.write(
       `wolphin: error: validation found ${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}\n`,

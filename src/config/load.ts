@@ -90,6 +90,12 @@ function unionMessage(field: string): string {
   return 'invalid value'
 }
 
+function lineCol(text: string, offset: number | undefined): {line: number; col: number} | null {
+  if (offset === undefined || !(offset >= 0)) return null
+  const before = text.slice(0, offset).split('\n')
+  return {line: before.length, col: before[before.length - 1].length + 1}
+}
+
 export async function parseConfigText(text: string, file: string): Promise<ConfigFile> {
   const base = path.basename(file)
   let data: unknown
@@ -110,7 +116,11 @@ export async function parseConfigText(text: string, file: string): Promise<Confi
       data = parse(text, {prettyErrors: false, logLevel: 'error'})
     } catch (e) {
       const first = (e as Error).message.split('\n')[0]
-      throw new ConfigError(`${file}: malformed YAML: ${first}`)
+      // The yaml package's YAMLParseError says where, as offsets: 1-based line and column.
+      const at = lineCol(text, (e as {pos?: [number, number]}).pos?.[0])
+      throw new ConfigError(
+        `${file}: malformed YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${first}`,
+      )
     }
   }
   if (data === null || data === undefined) return {}

@@ -83,6 +83,7 @@ const tempBeside = (p: string) =>
  * Copies `remote` from one host into `dest` (LOCAL/<instance>): a file to dest/<name>, a tree to
  * dest/<name>/... (the contents straight into dest for `.` or `~`). Resolves with what arrived;
  * rejects with a CopyError naming every path that did not (what did arrive is kept).
+ * @internal It takes ssh2's SFTPWrapper, which the published types do not name.
  */
 export async function getOverSftp(
   sftp: SFTPWrapper,

@@ -125,7 +125,10 @@ export async function planPut(local: string, remote: string, cwd = process.cwd()
   }
 }
 
-/** `mkdir -p` over SFTP; the directories it made are appended to `created`, parents first. */
+/**
+ * @internal `mkdir -p` over SFTP; the directories it made are appended to `created`, parents first.
+ * Internal: it takes ssh2's SFTPWrapper, which the published types do not name.
+ */
 export async function mkdirp(sftp: SFTPWrapper, dir: string, created: string[] = []): Promise<void> {
   if (dir === '' || dir === '.' || dir === '/') return
   const st = await statOrNull(sftp, dir)
@@ -409,6 +412,7 @@ class RemoteCopy {
  * Copies the plan over one SFTP session: several files in flight, each file's requests pipelined.
  * Resolves with what arrived; rejects with a CopyError naming every failure, after removing what
  * the copy created. Aborting `signal` starts nothing new and undoes the copy the same way.
+ * @internal It takes ssh2's SFTPWrapper, which the published types do not name.
  */
 export function putOverSftp(sftp: SFTPWrapper, plan: PutPlan, signal?: AbortSignal): Promise<CopyOutcome> {
   return new RemoteCopy(sftp, plan, signal).run()

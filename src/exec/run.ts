@@ -4,7 +4,7 @@
  */
 import path from 'node:path'
 
-import type {Client, SFTPWrapper} from 'ssh2'
+import type {SFTPWrapper} from 'ssh2'
 
 import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
@@ -267,6 +267,7 @@ export async function getFromProject(
   })
 }
 
+/** @internal */
 type CopyFn = (sftp: SFTPWrapper, signal: AbortSignal, t: Target) => Promise<CopyOutcome>
 
 /** The fan-out of put and get: select, connect, one SFTP session per instance. */
@@ -307,6 +308,7 @@ async function copyOnProject(
 const UNDO_GRACE_MS = 10_000
 
 /**
+ * @internal (it takes ssh2's SFTPWrapper, which the published types do not name)
  * One host's share of put or get: an SFTP session for `copy`, a line saying what arrived, every
  * failure on the target's stderr. A timeout or Ctrl-C lets the copy undo itself, for a bounded time.
  */
@@ -345,6 +347,11 @@ function awsOf(project: ProjectLike) {
   )
 }
 
+/** What RunningHost#connect resolves to: an ssh2 `Client`, of which only `end` is typed here. */
+export interface ConnectedClient {
+  end(): void
+}
+
 /** One running instance, ready to be reached: what `runningInstances` yields. */
 export interface RunningHost {
   id: string
@@ -359,8 +366,11 @@ export interface RunningHost {
   put(local: string, remote: string): Promise<TargetResult>
   /** Copies a remote file or tree from this host into the local directory `local` (no per-instance folder). */
   get(remote: string, local: string): Promise<TargetResult>
-  /** A connected ssh2 Client for anything else; the caller ends it. */
-  connect(): Promise<Client>
+  /**
+   * A connected ssh2 `Client` for anything else; the caller ends it. Typed as ConnectedClient so
+   * the published types need no @types/ssh2: cast it to ssh2's `Client` type for the full one.
+   */
+  connect(): Promise<ConnectedClient>
 }
 
 /**

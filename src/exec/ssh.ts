@@ -38,9 +38,10 @@ export interface SshSession {
     command: string,
     io: {onData(stream: OutputStream, chunk: Buffer): Delivery | void; signal?: AbortSignal; tty?: boolean},
   ): Promise<{exitCode: number | null; signal: string | null; stop?: StopOutcome}>
+  /** @internal ssh2's SFTP session (internal: the published types do not depend on @types/ssh2). */
   sftp(): Promise<SFTPWrapper>
   close(): void
-  /** The underlying ssh2 client. */
+  /** @internal The underlying ssh2 client (see RunningHost#connect for the public way). */
   readonly client: Client
 }
 
@@ -59,6 +60,7 @@ export class UnreachableError extends Error {
 
 /** A hook for unit tests: the ssh2 Client class to construct. */
 export interface ConnectorDeps {
+  /** @internal */
   Client?: new () => Client
 }
 

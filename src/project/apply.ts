@@ -80,7 +80,7 @@ export function interruptionReport(
   for (const a of plan.actions) {
     const f = finished.get(a.id)
     if (f !== undefined) done.push(f)
-    else notDone.push(describeAction(a))
+    else notDone.push(describeAction(a, new Map(), {notation: false}))
   }
   return {done, notDone}
 }
@@ -148,6 +148,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   }
   const launches = plan.actions.filter((a) => a.kind === 'launch').length
   let launchesReturned = 0
+  let lastObservationAt = -Infinity
   const byId = new Map(plan.actions.map((a) => [a.id, a]))
   /** Instances an action failed for: later actions (waits) leave them out. */
   const failedIds = new Set<string>()
@@ -173,7 +174,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     await Promise.all(a.deps.map((d) => done.get(d)!))
     if (ctx.signal?.aborted) throw new InterruptedError('interrupted')
     const message = describeAction(a)
+    // What the interruption report says it did: no plan notation outside a dry run.
+    const plain = describeAction(a, new Map(), {notation: false})
     ctx.onEvent({type: 'action:start', action: a, message})
+    let waitedIds: string[] | undefined
     try {
       switch (a.kind) {
         case 'launch': {
@@ -183,8 +187,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           result.launchedRaw.push(...raws)
           produced.set(a.id, ids)
           result.launched.push(...ids)
-          finished.set(a.id, `${message}: launched ${ids.join(', ') || 'nothing'}`)
-          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`})
+          finished.set(a.id, `${plain}: launched ${ids.join(', ') || 'nothing'}`)
+          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`, ids})
           return
         }
         case 'start':
@@ -219,15 +223,21 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
           ].filter((id) => !failedIds.has(id))
           const afterLaunches = launchesReturned === launches
           const waited = await waitFor(ids, a, ctx, sleep)
-          result.lastObservation = waited.seen
-          result.observedAfterLaunches = afterLaunches
+          waitedIds = ids
+          // Waits can run side by side (create: launched ones for running, extra ones for
+          // terminated): the result shows the newest observation, whichever wait ends last.
+          if (waited.at >= lastObservationAt) {
+            result.lastObservation = waited.seen
+            result.observedAfterLaunches = afterLaunches
+            lastObservationAt = waited.at
+          }
           for (const f of waited.lost) failedIds.add(f.id)
           result.failures.push(...waited.lost)
           break
         }
       }
-      finished.set(a.id, message)
-      ctx.onEvent({type: 'action:done', action: a, message})
+      finished.set(a.id, plain)
+      ctx.onEvent({type: 'action:done', action: a, message, ...(waitedIds ? {ids: waitedIds} : {})})
     } catch (e) {
       ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})
       throw e
@@ -424,12 +434,13 @@ async function waitFor(
   a: Action,
   ctx: ApplyContext,
   sleep: (ms: number) => Promise<void>,
-): Promise<{seen: RawInstance[]; lost: TargetFailure[]}> {
+): Promise<{seen: RawInstance[]; lost: TargetFailure[]; at: number}> {
   const deadline = Date.now() + ctx.config.wait.timeout * 1000
   const tag = projectTagValue(ctx.config.project)
   const lost: TargetFailure[] = []
   let waiting = ids
   for (let round = 0; ; round++) {
+    const at = performance.now()
     const seen = (await ctx.port.describeProject(tag)).filter((r) => isMember(r, ctx.config.project))
     const states = new Map(seen.map((r) => [r.id, r.state]))
     // Eventual consistency: a just-launched instance may be missing from the first answers, so a
@@ -452,11 +463,12 @@ async function waitFor(
     }
     if (gone.length) waiting = waiting.filter((id) => !gone.includes(id))
     const pending = waiting.filter((id) => !reached(states.get(id), a.until))
-    if (pending.length === 0) return {seen, lost}
+    if (pending.length === 0) return {seen, lost, at}
     ctx.onEvent({
       type: 'action:progress',
       action: a,
       message: `${ids.length - pending.length}/${ids.length} ${a.until}`,
+      counts: {reached: ids.length - pending.length, total: ids.length},
     })
     if (Date.now() + ctx.config.wait.interval * 1000 > deadline) {
       throw new WaitTimeoutError(

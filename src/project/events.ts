@@ -66,8 +66,16 @@ export type ProjectEvent =
   | {type: 'observed'; code: 'OBSERVED'; count: number}
   | {type: 'plan'; code: 'PLAN'; plan: Plan}
   | {type: 'action:start'; code: 'ACTION_START'; action: Action; message: string}
-  | {type: 'action:progress'; code: 'ACTION_PROGRESS'; action: Action; message: string}
-  | {type: 'action:done'; code: 'ACTION_DONE'; action: Action; message: string}
+  /** `counts`: a wait's progress (how many of the instances waited for reached the state). */
+  | {
+      type: 'action:progress'
+      code: 'ACTION_PROGRESS'
+      action: Action
+      message: string
+      counts?: {reached: number; total: number}
+    }
+  /** `ids`: the instances a launch started, or a wait waited for. */
+  | {type: 'action:done'; code: 'ACTION_DONE'; action: Action; message: string; ids?: string[]}
   | {type: 'action:failed'; code: 'ACTION_FAILED'; action: Action; message: string}
   | {type: 'info'; code: NoticeCode; message: string; data?: NoticeData}
   | {type: 'warn'; code: NoticeCode; message: string; data?: NoticeData}

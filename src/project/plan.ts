@@ -31,6 +31,11 @@ export interface Action {
   launches?: number[]
   /** For a mark: the `wolphin:replaced` value, the id of the revert run (see revert.ts). */
   value?: string
+  /**
+   * For a terminate: it settles duplicate slot claims (a race between two runs), which is
+   * convergence, not a choice of the user: front ends do not ask before it.
+   */
+  duplicates?: boolean
 }
 
 export interface Skipped {
@@ -93,22 +98,34 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
   const ordered = [...keep].sort((a, c) => (c.slot ?? Infinity) - (a.slot ?? Infinity))
   const excess = ordered.slice(0, Math.max(0, keep.length - opts.count.max))
   const members = keep.filter((i) => !excess.includes(i))
-  const terminateIds: string[] = []
-  if (duplicates.length) {
-    terminateIds.push(...ids(duplicates))
-  }
-  if (excess.length) terminateIds.push(...ids(excess.sort(bySlot)))
   const waitAfter: number[] = []
   const waitIds: string[] = []
-  if (terminateIds.length) {
-    const reason = [
-      duplicates.length ? `${duplicates.length} duplicate slot claim(s)` : '',
-      excess.length ? `above count.max (${opts.count.max})` : '',
-    ]
-      .filter(Boolean)
-      .join('; ')
-    b.add({kind: 'terminate', ids: terminateIds, reason})
-  }
+  const terminations: number[] = []
+  if (duplicates.length)
+    terminations.push(
+      b.add({
+        kind: 'terminate',
+        ids: ids(duplicates),
+        reason: `${duplicates.length} duplicate slot claim(s)`,
+        duplicates: true,
+      }),
+    )
+  if (excess.length)
+    terminations.push(
+      b.add({
+        kind: 'terminate',
+        ids: ids(excess.sort(bySlot)),
+        reason: `above count.max (${opts.count.max})`,
+      }),
+    )
+  // Waiting for them too makes the result show their real final state, as `terminate` does.
+  if (opts.wait && terminations.length)
+    b.add({
+      kind: 'wait',
+      deps: terminations,
+      ids: [...ids(duplicates), ...ids(excess)],
+      until: 'terminated',
+    })
   const stopping = members.filter((i) => i.state === 'stopping')
   const stopped = members.filter((i) => i.state === 'stopped')
   if (stopping.length) {
@@ -233,8 +250,16 @@ export function isMutating(plan: Plan): boolean {
   return plan.actions.some((a) => a.kind !== 'wait')
 }
 
-/** One line per action: `1 [0] start i-abc, i-def`. */
-export function describeAction(a: Action, names: Map<string, string | null> = new Map()): string {
+/**
+ * One line per action: `1 [0] start i-abc, i-def`; with `notation: false` (reports outside a dry
+ * run) without the action's number and prerequisites: `start i-abc, i-def`.
+ */
+export function describeAction(
+  a: Action,
+  names: Map<string, string | null> = new Map(),
+  opts: {notation?: boolean} = {},
+): string {
+  const notation = opts.notation ?? true
   const who = (xs: string[]) => xs.map((id) => (names.get(id) ? `${id} (${names.get(id)})` : id)).join(', ')
   const deps = `[${a.deps.join(',')}]`
   let what: string
@@ -249,11 +274,11 @@ export function describeAction(a: Action, names: Map<string, string | null> = ne
       what = `mark ${who(a.ids)} as replaced`
       break
     case 'wait':
-      what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? `instances launched by [${a.launches.join(',')}]` : ''].filter(Boolean).join(' and ')}`
+      what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? (notation ? `instances launched by [${a.launches.join(',')}]` : 'the instances it launches') : ''].filter(Boolean).join(' and ')}`
       break
     default:
       what = `${a.kind} ${who(a.ids)}`
   }
   if (a.reason) what += ` (${a.reason})`
-  return `${a.id} ${deps} ${what}`
+  return notation ? `${a.id} ${deps} ${what}` : what
 }

@@ -45,6 +45,8 @@ export interface Ec2Port {
   rebootInstances(ids: string[]): Promise<void>
   terminateInstances(ids: string[]): Promise<void>
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
+  /** The region the port talks to, when it knows (reported by `status`). */
+  region?(): Promise<string>
   /**
    * The AMI id that `resolve:ssm:NAME` names now (SSM GetParameter). Optional: a port without it
    * gives up drift by image for such AMIs.

@@ -54,6 +54,12 @@ export interface OperationOptions {
   wait?: boolean
   /** Overrides the project's signal for this operation. */
   signal?: AbortSignal
+  /**
+   * Called before any change with the instances the plan would terminate (create: those above
+   * count.max; duplicate slot claims are not asked about), when there are any. Throwing stops
+   * the operation with nothing changed: the CLI asks here, or refuses without --yes.
+   */
+  confirmTerminate?: (instances: InstanceJson[]) => Promise<void> | void
 }
 
 export interface RevertOperationOptions extends OperationOptions {
@@ -73,6 +79,8 @@ export interface PlanJson {
     kind: string
     ids: string[]
     slots?: number[]
+    /** Why, in words ("above count.max (3)"), when the planner gave a reason. */
+    reason?: string
     description: string
   }>
   skipped: Plan['skipped']
@@ -99,6 +107,8 @@ export interface ExtendResult {
 
 export interface StatusResult {
   project: string
+  /** The region observed; null when the port cannot tell (a caller's own port without region()). */
+  region: string | null
   instances: InstanceJson[]
 }
 
@@ -110,6 +120,7 @@ export function planJson(plan: Plan, names: Map<string, string | null> = new Map
       kind: a.kind,
       ids: a.ids,
       ...(a.slots ? {slots: a.slots} : {}),
+      ...(a.reason ? {reason: a.reason} : {}),
       description: describeAction(a, names),
     })),
     skipped: plan.skipped,
@@ -269,7 +280,13 @@ export class Project {
 
   async status(selector: Selector | null = null): Promise<StatusResult> {
     const instances = await applySelector(selector, await this.observe())
-    return {project: this.name, instances: instances.map(instanceJson)}
+    return {project: this.name, region: await this.region(), instances: instances.map(instanceJson)}
+  }
+
+  /** The region this project's port talks to (the resolved one, not only the configured one). */
+  async region(): Promise<string | null> {
+    const port = await this.port()
+    return port.region ? await port.region() : (this.aws.region ?? this.config.region ?? null)
   }
 
   /** Moves the lease (`wolphin:expires-at`) of the live selection: one CreateTags per new value. */
@@ -498,6 +515,13 @@ export class Project {
       launched: [],
       instances: (selection ?? observed).map(instanceJson),
     }
+    if (opts.confirmTerminate && !opts.dryRun && !result.emptySelection) {
+      // Asked before the plan is announced, so no progress display runs under the question.
+      const doomed = new Set(
+        plan.actions.filter((a) => a.kind === 'terminate' && !a.duplicates).flatMap((a) => a.ids),
+      )
+      if (doomed.size) await opts.confirmTerminate(observed.filter((i) => doomed.has(i.id)).map(instanceJson))
+    }
     this.onEvent({type: 'plan', plan})
     if (result.emptySelection) {
       this.onEvent({
@@ -537,6 +561,16 @@ export class Project {
       const touched = new Set([...(selection ?? observed).map((i) => i.id), ...applied.launched])
       result.instances = (selection === null ? final : final.filter((i) => touched.has(i.id))).map(
         instanceJson,
+      )
+    } else {
+      // Not waited for (--no-wait): the state each call put its instances in, as EC2 answers it.
+      const failed = new Set(applied.failures.map((f) => f.id))
+      const after = new Map<string, InstanceJson['state']>()
+      const NEXT = {terminate: 'shutting-down', stop: 'stopping', start: 'pending'} as const
+      for (const a of plan.actions)
+        if (a.kind in NEXT) for (const id of a.ids) after.set(id, NEXT[a.kind as keyof typeof NEXT])
+      result.instances = result.instances.map((i) =>
+        after.has(i.id) && !failed.has(i.id) ? {...i, state: after.get(i.id)!} : i,
       )
     }
     if (applied.failures.length) {

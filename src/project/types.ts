@@ -5,8 +5,8 @@ export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'sh
 export const HEALTHY_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped']
 export const TRANSITIONAL_STATES: readonly InstanceState[] = ['pending', 'stopping', 'shutting-down']
 
-/** One EC2 instance as wolphin sees it: the `--json` shape of DESIGN.md plus the raw tags. */
-export interface Instance {
+/** The fields of an instance that DESIGN.md's `--json` shape and the library share. */
+interface InstanceFields {
   id: string
   name: string | null
   slot: number | null
@@ -18,11 +18,18 @@ export interface Instance {
   imageId: string | null
   instanceType: string | null
   zone: string | null
+  /** ISO-8601. */
   launchTime: string | null
   owner: string | null
+  /** The lease end (wolphin:expires-at), ISO-8601. */
   expiresAt: string | null
+  /** Launched from an older launch spec than the config's. */
   outdated: boolean
   market: 'spot' | 'on-demand'
+}
+
+/** One EC2 instance as wolphin sees it: the `--json` fields plus the raw tags. */
+export interface Instance extends InstanceFields {
   /** Why the instance is in its state, when EC2 says (src/project/state-reason.ts). */
   stateReason?: StateReason | null
   tags: Record<string, string>
@@ -42,7 +49,14 @@ export function isHealthy(i: Pick<Instance, 'state'>): boolean {
 }
 
 /** The public JSON shape of an instance (tags omitted; they are an implementation detail). */
-export function instanceJson(i: Instance) {
+export interface InstanceJson extends InstanceFields {
+  /** Why the instance is in its state, when EC2 says; null otherwise. */
+  stateReason: StateReason | null
+  /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
+  replaced: boolean
+}
+
+export function instanceJson(i: Instance): InstanceJson {
   return {
     id: i.id,
     name: i.name,
@@ -61,8 +75,6 @@ export function instanceJson(i: Instance) {
     outdated: i.outdated,
     market: i.market,
     stateReason: i.stateReason ?? null,
-    /** A revert marked it (`wolphin:replaced`): it holds no slot and is about to be terminated. */
     replaced: isReplaced(i),
   }
 }
-export type InstanceJson = ReturnType<typeof instanceJson>

@@ -1,5 +1,6 @@
 import type {EventSink, ProjectEvent} from '../project/events.js'
 import type {Action} from '../project/plan.js'
+import {actionSummary} from './render.js'
 
 export interface Progress {
   onEvent: EventSink
@@ -8,30 +9,71 @@ export interface Progress {
 
 const stamp = () => new Date().toTimeString().slice(0, 8)
 
-/** Timestamped lines on stderr: for CI logs and pipes. */
-export function plainProgress(write: (s: string) => void = (s) => process.stderr.write(s)): Progress {
+/** Up to three ids on the line itself; more, one per line below it. */
+function idList(ids: string[]): string {
+  if (!ids.length) return ''
+  if (ids.length <= 3) return `: ${ids.join(', ')}`
+  return ':' + ids.map((id) => `\n           ${id}`).join('')
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`
+
+/**
+ * Timestamped lines on stderr, for CI logs and pipes: what each action starts and ends, and for a
+ * wait one line per change of its count (`3/5 running, 12 s`), not one per poll. No plan notation.
+ */
+export function plainProgress(
+  write: (s: string) => void = (s) => process.stderr.write(s),
+  now: () => number = Date.now,
+): Progress {
+  const started = new Map<number, number>()
+  const lastCount = new Map<number, number>()
+  const line = (s: string) => write(`${stamp()} ${s}\n`)
   return {
     onEvent(e: ProjectEvent) {
       switch (e.type) {
-        case 'action:start':
-        case 'action:done':
-        case 'action:failed':
-        case 'action:progress': {
-          const verb = {start: 'start ', done: 'done  ', failed: 'FAILED ', progress: '      '}[
-            e.type.slice(7)
-          ]
-          const msg =
-            e.type === 'action:failed' || e.type === 'action:progress'
-              ? `${e.action.id} ${e.message}`
-              : e.message
-          write(`${stamp()} ${verb}${msg}\n`)
+        case 'action:start': {
+          const a = e.action
+          started.set(a.id, now())
+          if (a.kind === 'wait') line(`waiting until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}`)
+          else if (a.kind === 'launch') line(`${actionSummary(a)}`)
+          else line(`${actionSummary(a)}${idList(a.ids)}`)
           break
         }
+        case 'action:progress': {
+          const a = e.action
+          if (!e.counts) {
+            line(e.message)
+            break
+          }
+          if (lastCount.get(a.id) === e.counts.reached) break
+          lastCount.set(a.id, e.counts.reached)
+          line(
+            `${e.counts.reached}/${e.counts.total} ${a.until}, ${seconds(now() - (started.get(a.id) ?? now()))}`,
+          )
+          break
+        }
+        case 'action:done': {
+          const a = e.action
+          const took = seconds(now() - (started.get(a.id) ?? now()))
+          if (a.kind === 'wait')
+            line(e.ids ? `${e.ids.length}/${e.ids.length} ${a.until}, ${took}` : `${a.until}, ${took}`)
+          else if (a.kind === 'launch') {
+            const ids = e.ids ?? []
+            line(`launched ${ids.length} instance${ids.length === 1 ? '' : 's'}${idList(ids)}`)
+          } else line(`done: ${actionSummary(a)}, ${took}`)
+          break
+        }
+        case 'action:failed':
+          line(
+            `FAILED: ${e.action.kind === 'wait' ? `waiting until ${e.action.until}` : actionSummary(e.action)}: ${e.message}`,
+          )
+          break
         case 'info':
-          write(`${stamp()} ${e.message}\n`)
+          line(e.message)
           break
         case 'warn':
-          write(`${stamp()} warning: ${e.message}\n`)
+          line(`warning: ${e.message}`)
           break
         default:
       }
@@ -101,14 +143,9 @@ async function listrProgress(): Promise<Progress> {
 }
 
 function describeShort(a: Action): string {
-  switch (a.kind) {
-    case 'launch':
-      return `Launch ${a.slots?.length} instance(s) into slot(s) ${a.slots?.join(', ')}`
-    case 'wait':
-      return `Wait until ${a.until}`
-    default:
-      return `${a.kind[0].toUpperCase()}${a.kind.slice(1)} ${a.ids.length} instance(s)`
-  }
+  if (a.kind === 'wait') return `Wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}`
+  const what = actionSummary(a)
+  return what[0].toUpperCase() + what.slice(1)
 }
 
 export async function createProgress(opts: {json: boolean; tty: boolean}): Promise<Progress> {

@@ -1,7 +1,10 @@
-import type {OperationResult, StatusResult} from '../project/project.js'
-import {printable, printableLines} from './printable.js'
+import type {OperationResult, PlanJson, StatusResult} from '../project/project.js'
+import {printableLines} from './printable.js'
+import {encodeSlots} from '../project/tags.js'
 import type {InstanceJson} from '../project/types.js'
 import {leaseText} from '../project/lease.js'
+import {stateStyle} from './colour.js'
+import {renderTable, type TableSpec} from './table.js'
 
 const dash = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === '' ? '-' : String(v)
@@ -15,40 +18,76 @@ export function age(launchTime: string | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`
 }
 
-/** The status table; plain aligned text when not on a terminal (no box drawing in CI logs). */
-export async function statusTable(result: StatusResult, opts: {tty: boolean}): Promise<string> {
-  if (!result.instances.length) return `project ${result.project}: no instances\n`
-  const head = [
-    'slot',
-    'name',
-    'id',
-    'state',
-    'public ip',
-    'private ip',
-    'type',
-    'zone',
-    'market',
-    'age',
-    'lease',
-    'spec',
-  ]
-  const now = Date.now()
-  const rows = result.instances.map((i: InstanceJson) => [
-    dash(i.slot),
-    dash(i.name),
-    i.id,
-    stateText(i),
-    dash(i.publicIp),
-    dash(i.privateIp),
-    dash(i.instanceType),
-    dash(i.zone),
-    i.market,
-    age(i.launchTime),
-    // A terminated instance's lease no longer matters.
-    i.state === 'terminated' || i.state === 'shutting-down' ? dash(null) : leaseText(i.expiresAt, now),
-    (i.outdated ? 'outdated' : 'current') + (i.replaced ? ', replaced' : ''),
-  ])
-  return table(head, rows, opts.tty)
+const gone = (i: InstanceJson) => i.state === 'terminated' || i.state === 'shutting-down'
+
+/** The status columns: --wide shows all but `address`, which is the public IP or else the private one. */
+export function statusColumns(now = Date.now()): TableSpec<InstanceJson> {
+  return {
+    columns: [
+      {key: 'slot', head: 'slot', get: (i) => dash(i.slot)},
+      {key: 'name', head: 'name', get: (i) => dash(i.name)},
+      {key: 'id', head: 'id', get: (i) => i.id},
+      {key: 'state', head: 'state', get: (i) => stateText(i), style: (i) => stateStyle(i.state)},
+      {key: 'address', head: 'address', get: (i) => dash(i.publicIp ?? i.privateIp)},
+      {key: 'public-ip', head: 'public ip', get: (i) => dash(i.publicIp)},
+      {key: 'private-ip', head: 'private ip', get: (i) => dash(i.privateIp)},
+      {key: 'public-dns', head: 'public dns', get: (i) => dash(i.publicDns)},
+      {key: 'private-dns', head: 'private dns', get: (i) => dash(i.privateDns)},
+      {key: 'type', head: 'type', get: (i) => dash(i.instanceType)},
+      {key: 'zone', head: 'zone', get: (i) => dash(i.zone)},
+      {key: 'market', head: 'market', get: (i) => i.market},
+      {key: 'age', head: 'age', get: (i) => age(i.launchTime, now)},
+      {
+        key: 'lease',
+        head: 'lease',
+        // A terminated instance's lease no longer matters.
+        get: (i) => (gone(i) ? '-' : leaseText(i.expiresAt, now)),
+        style: (_i, t) => (t.startsWith('EXPIRED') ? 'red' : undefined),
+      },
+      {
+        key: 'spec',
+        head: 'spec',
+        get: (i) => (i.outdated ? 'outdated' : 'current') + (i.replaced ? ', replaced' : ''),
+        style: (i) => (i.outdated ? 'yellow' : undefined),
+      },
+    ],
+    defaults: ['name', 'id', 'state', 'address', 'age', 'lease'],
+    dropOrder: ['id', 'age', 'address'],
+    wide: [
+      'slot',
+      'name',
+      'id',
+      'state',
+      'public-ip',
+      'private-ip',
+      'type',
+      'zone',
+      'market',
+      'age',
+      'lease',
+      'spec',
+    ],
+  }
+}
+
+export interface TableView {
+  keys: string[]
+  fit: boolean
+  width?: number
+  colour: boolean
+}
+
+/** The status table; the region heads it, as the JSON document carries it. */
+export function statusTable(
+  result: Pick<StatusResult, 'project' | 'instances'> & {region?: string | null},
+  view: TableView,
+): string {
+  const where = `project ${result.project}${result.region ? ` in ${result.region}` : ''}`
+  if (!result.instances.length) return `${where}: no instances\n`
+  // Drift is shown whenever there is some: the default columns gain `spec`.
+  const drift = result.instances.some((i) => i.outdated || i.replaced)
+  const keys = view.fit && drift && !view.keys.includes('spec') ? [...view.keys, 'spec'] : view.keys
+  return renderTable(statusColumns(), result.instances, {...view, keys})
 }
 
 /** The state, with why when an instance is not up and EC2 says: `stopped (spot interruption)`. */
@@ -56,29 +95,6 @@ export function stateText(i: Pick<InstanceJson, 'state' | 'stateReason'>): strin
   return i.stateReason && i.state !== 'running' && i.state !== 'pending'
     ? `${i.state} (${i.stateReason.summary})`
     : i.state
-}
-
-/** cli-table3 on a terminal, aligned plain text otherwise (no box drawing in CI logs). */
-export async function table(head: string[], cells: string[][], tty: boolean): Promise<string> {
-  const rows = cells.map((r) => r.map(printable))
-  if (!tty) {
-    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)))
-    const line = (r: string[]) =>
-      r
-        .map((v, c) => v.padEnd(widths[c]))
-        .join('  ')
-        .trimEnd()
-    return [line(head), ...rows.map(line)].join('\n') + '\n'
-  }
-  const {default: Table} = await import('cli-table3')
-  const t = new Table({
-    head,
-    style: {head: ['cyan']},
-    // No rule between rows: a fleet of fifty should fit on one screen.
-    chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''},
-  })
-  t.push(...rows)
-  return t.toString() + '\n'
 }
 
 export function planText(result: OperationResult): string {
@@ -90,20 +106,53 @@ export function planText(result: OperationResult): string {
   return printableLines(lines)
 }
 
-/** What a mutating command prints when it is done. */
-export function operationText(result: OperationResult): string {
+/** `1-4, 7`: slot lists stay short however many slots there are (the wolphin:slots encoding). */
+export function slotRanges(slots: number[]): string {
+  return encodeSlots([...slots].sort((a, b) => a - b)).replaceAll(',', ', ')
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+/** One action in words, without the plan notation (ids and prerequisites) and without instance ids. */
+export function actionSummary(
+  a: Pick<PlanJson['actions'][number], 'kind' | 'ids' | 'slots' | 'reason'>,
+): string {
+  const what =
+    a.kind === 'launch'
+      ? `launch ${plural(a.slots?.length ?? 0, 'instance')} into slot${a.slots?.length === 1 ? '' : 's'} ${slotRanges(a.slots ?? [])}`
+      : a.kind === 'mark'
+        ? `mark ${plural(a.ids.length, 'instance')} as replaced`
+        : `${a.kind} ${plural(a.ids.length, 'instance')}`
+  return a.reason ? `${what} (${a.reason})` : what
+}
+
+/** Name, id and state of each instance, one per line, states coloured when `colour`. */
+export function instanceLines(instances: InstanceJson[], colour: boolean): string {
+  if (!instances.length) return ''
+  return renderTable(
+    {
+      columns: statusColumns().columns.filter((c) => ['name', 'id', 'state'].includes(c.key)),
+      defaults: ['name', 'id', 'state'],
+      dropOrder: [],
+    },
+    instances,
+    {keys: ['name', 'id', 'state'], fit: false, colour, indent: '  '},
+  )
+}
+
+/**
+ * What a mutating command prints when it is done: one line saying what was done, then one line
+ * per instance with its state at the end.
+ */
+export function operationText(result: OperationResult, opts: {colour?: boolean} = {}): string {
   if (result.emptySelection)
     return `no instance of project ${result.project} matches the selection; nothing done\n`
   if (result.dryRun) return planText(result) + '(dry run: nothing changed)\n'
   const changed = result.plan.actions.filter((a) => a.kind !== 'wait')
   const lines: string[] = []
   if (!changed.length) lines.push(`${result.operation}: nothing to do for project ${result.project}`)
-  else
-    lines.push(
-      `${result.operation}: ${changed.map((a) => a.description.replace(/^\d+ \[[\d,]*\] /, '')).join('; ')}`,
-    )
+  else lines.push(`${result.operation}: ${changed.map(actionSummary).join('; ')}`)
   for (const s of result.plan.skipped)
     lines.push(`  skipped ${s.id}${s.name ? ` (${s.name})` : ''}: ${s.reason}`)
-  for (const i of result.instances) lines.push(`  ${dash(i.name)}  ${i.id}  ${i.state}`)
-  return printableLines(lines)
+  return printableLines(lines) + instanceLines(result.instances, Boolean(opts.colour))
 }

@@ -15,6 +15,7 @@ import {SlotSelector} from '../../src/selectors/index.js'
 import {runAndSignal, runCli} from '../support/cli.js'
 import {describeAll, seedInstance, TEST_AMI, testClient} from '../support/ec2.js'
 import {motoEnv, useMoto} from '../support/moto.js'
+import {expectMatchesSchema} from '../support/schemas.js'
 import {freePortOn, useSshLab} from '../support/sshd.js'
 
 const ADDR_TAG = 'wolphin.test.addr'
@@ -103,6 +104,7 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     )
     for (const x of j.results) expect(x).to.include.keys('signal', 'stderr', 'durationMs')
     expect(j.summary).to.include({ok: 3, failed: 0, unreachable: 0})
+    expectMatchesSchema('exec', j, 'exec --json')
   })
 
   it('exec on a selection touches only the selected instances', async () => {
@@ -121,6 +123,11 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     r = await cli('exec', '--json', '--', cmd)
     expect(r.code).to.equal(3)
     const j = r.json<Json>()
+    // A partial failure: the error document, with the exec document beside the error.
+    expectMatchesSchema('error', j, 'exec --json (exit 3)')
+    const execDoc: Record<string, unknown> = {...j}
+    delete execDoc.error
+    expectMatchesSchema('exec', execDoc, 'exec --json (exit 3) without error')
     expect(j.results.map((x) => [x.slot, x.status, x.exitCode])).to.deep.equal([
       [1, 'ok', 0],
       [2, 'ok', 0],
@@ -303,6 +310,7 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     const r = await cli('put', src, 'deploy/app', '--json')
     expect(r.code, r.stderr).to.equal(0)
     expect(r.json<Json>().summary).to.include({ok: 3, failed: 0, unreachable: 0})
+    expectMatchesSchema('exec', r.json(), 'put --json')
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
     for (const h of lab().hosts) {
       const root = path.join(h.home, 'deploy/app')

@@ -21,7 +21,7 @@ import {motoEnv} from '../support/moto.js'
 interface Row {
   name: string
   args: string[]
-  /** The exact message after "wolphin: error: " (oclif's own "command not found" is printed as is). */
+  /** The exact message after "wolphin: error: ". */
   message: string
   /** Content of the file the row's `-c` points at. */
   file?: string
@@ -517,17 +517,18 @@ const LIMIT_ROWS: Row[] = [
   {
     name: 'put: no arguments',
     args: ['put', '-c', 'ok.yaml'],
-    message: 'missing arguments LOCAL, REMOTE; expected: wolphin put [flags] LOCAL REMOTE',
+    message:
+      'missing arguments LOCAL (Local file or directory), REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE',
   },
   {
     name: 'put: REMOTE missing, -c after',
     args: ['put', 'ok.yaml', '-c', 'ok.yaml'],
-    message: 'missing argument REMOTE; expected: wolphin put [flags] LOCAL REMOTE',
+    message: 'missing argument REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE',
   },
   {
     name: 'put: REMOTE missing, -c before',
     args: ['put', '-c', 'ok.yaml', 'ok.yaml'],
-    message: 'missing argument REMOTE; expected: wolphin put [flags] LOCAL REMOTE',
+    message: 'missing argument REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE',
   },
   {
     name: 'put: a third argument',
@@ -542,12 +543,12 @@ const LIMIT_ROWS: Row[] = [
   {
     name: 'unknown command',
     args: ['bogus'],
-    message: 'unknown command "bogus"; run "wolphin --help" for the list of commands',
+    message: 'unknown command "bogus" (`wolphin --help` lists the commands)',
   },
   {
     name: 'unknown command, capitalised',
     args: ['Status'],
-    message: 'unknown command "Status"; run "wolphin --help" for the list of commands',
+    message: 'unknown command "Status"; did you mean "wolphin status"? (`wolphin --help` lists the commands)',
   },
   {
     name: 'status: a stray word',
@@ -607,7 +608,7 @@ export const BAD_INPUTS: Row[] = [
     name: 'config: malformed YAML',
     args: ['status', '-c', 'c.yaml'],
     message:
-      'c.yaml: malformed YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'c.yaml: malformed YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
     file: 'project: [a\n',
   },
   {
@@ -849,7 +850,51 @@ export const BAD_INPUTS: Row[] = [
     name: 'terminate all without --yes',
     args: ['terminate', '-c', 'ok.yaml'],
     message:
-      'Terminate every instance of the project? Refusing without confirmation: pass --yes (or narrow the selection).',
+      'Terminate every instance of project p in us-east-1? Refusing without confirmation: pass --yes (or narrow the selection).',
+  },
+  {
+    name: 'command: unknown, near a command',
+    args: ['statu'],
+    message: 'unknown command "statu"; did you mean "wolphin status"? (`wolphin --help` lists the commands)',
+  },
+  {
+    name: 'command: unknown, near nothing',
+    args: ['frobnicate', '-c', 'ok.yaml'],
+    message: 'unknown command "frobnicate" (`wolphin --help` lists the commands)',
+  },
+  {
+    name: 'put: one argument',
+    args: ['put', 'onlyone', '-c', 'ok.yaml'],
+    message: 'missing argument REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE',
+  },
+  {
+    name: 'put: no argument',
+    args: ['put', '-c', 'ok.yaml'],
+    message:
+      'missing arguments LOCAL (Local file or directory), REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE',
+  },
+  {
+    name: 'flag: --profile that does not exist',
+    args: ['status', '-c', 'ok.yaml', '--profile', 'nope'],
+    message:
+      'profile "nope" (--profile or AWS_PROFILE) does not exist in /dev/null or /dev/null; no profiles are defined there',
+  },
+  {
+    name: 'flag: --profile that does not exist (ls)',
+    args: ['ls', '--region', 'us-east-1', '--profile', 'nope'],
+    message:
+      'profile "nope" (--profile or AWS_PROFILE) does not exist in /dev/null or /dev/null; no profiles are defined there',
+  },
+  {
+    name: 'flag: --columns unknown',
+    args: ['status', '-c', 'ok.yaml', '--columns', 'name,bogus'],
+    message:
+      '--columns: unknown column "bogus"; expected a comma-separated list of: slot, name, id, state, address, public-ip, private-ip, public-dns, private-dns, type, zone, market, age, lease, spec',
+  },
+  {
+    name: 'flag: --columns with --wide',
+    args: ['ls', '--region', 'us-east-1', '--wide', '--columns', 'project'],
+    message: 'give either --wide or --columns, not both',
   },
   {
     name: 'selector: missing module',
@@ -1044,6 +1089,7 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     })
     expect(r.code).to.equal(2)
     expect(r.json()).to.deep.equal({
+      schemaVersion: 1,
       error: {code: 'SELECTOR_INVALID', message: '--instances: "0": slot numbers start at 1', exitCode: 2},
     })
     expect(r.stderr).to.equal('')

@@ -101,7 +101,7 @@ describe('integration: crash safety and concurrency', function () {
         env: slowEnv,
         delayMs,
         signal: 'SIGKILL',
-        after: / start 0 \[\] launch/,
+        after: /^\d\d:\d\d:\d\d launch \d+ instance/m,
       })
       const atKill = live(await members(project)).length
       seenAtKill.push(atKill)
@@ -127,7 +127,8 @@ describe('integration: crash safety and concurrency', function () {
         env: slowEnv,
         delayMs: Math.floor(random() * 300),
         signal: 'SIGKILL',
-        after: / start 0 \[\]/,
+        // The first action's start line (stop, start, terminate, or the revert's mark).
+        after: /^\d\d:\d\d:\d\d (stop|start|terminate|mark|launch) \d+ instance/m,
       })
       if (k.signal === 'SIGKILL') killedMidway.other++
       const r = await runCli(args, {cwd: dir, env})
@@ -161,16 +162,34 @@ describe('integration: crash safety and concurrency', function () {
     try {
       const env = motoEnv(proxy.endpoint)
       const started = Date.now()
-      const r = await runAndSignal(['create'], {cwd: dir, env, delayMs: 3500, signal: 'SIGINT'})
+      // Counted from the launch line: a loaded machine may take seconds to get there.
+      const r = await runAndSignal(['create'], {
+        cwd: dir,
+        env,
+        delayMs: 1500,
+        signal: 'SIGINT',
+        after: /launch 3 instances/,
+      })
       expect(r.code, r.stderr).to.equal(130)
       expect(Date.now() - started).to.be.lessThan(10_000)
       expect(r.stderr).to.match(/wolphin: error: interrupted: 1 of 2 action\(s\) done, 1 not done/)
-      expect(r.stderr).to.match(/ {2}done: 0 \[\] launch 3 instances into slots 1, 2, 3: launched i-/)
-      expect(r.stderr).to.match(/ {2}not done: 1 \[0\] wait until running/)
+      expect(r.stderr).to.match(/ {2}done: launch 3 instances into slots 1, 2, 3: launched i-/)
+      expect(r.stderr).to.match(/ {2}not done: wait until running: the instances it launches\n/)
+      expect(r.stderr, 'no plan notation outside --dry-run').to.not.match(/\d+ \[[\d,]*\] /)
       expect(r.stderr).to.not.match(/\n\s+at /) // no stack trace
       // What it launched is tagged and the next run converges.
       const mine = live(await members(project))
       expect(mine).to.have.length(COUNT)
+      // ...and the message lists them, says they cost money, and what resumes or removes them.
+      const listed =
+        /launched 3 instance\(s\) that keep running, and billing, until terminated:\n((?: {4}i-\w+\n)+)/.exec(
+          r.stderr,
+        )
+      expect(listed, r.stderr).to.not.equal(null)
+      expect(listed![1].trim().split(/\s+/).sort()).to.deep.equal(mine.map((i) => i.id).sort())
+      expect(r.stderr).to.include(
+        "run `wolphin create` again (same flags) to finish, or `wolphin terminate` to remove the project's instances\n",
+      )
       const again = await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})
       expect(again.code, again.stderr).to.equal(0)
       await expectConverged(project)

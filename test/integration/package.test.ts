@@ -5,7 +5,7 @@
  * AWS SDK from the npm cache); the dependencies' install scripts (ssh2's optional native crypto)
  * are skipped to keep it so.
  */
-import {copyFile, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -79,17 +79,53 @@ describe('integration: the packed package installs into an empty directory and w
       (i) => i.tags.ProjectName === 'wolphin.packed' && i.state !== 'terminated',
     )
 
-  it('ships only bin, dist, the manifest and docs: no sources, tests or dev dependencies', async () => {
+  it('ships bin, dist, the manifest, the schemas, README and LICENSE: no sources, tests or dev dependencies', async () => {
     const pkgDir = path.join(app, 'node_modules/wolphin')
-    expect((await readdir(pkgDir)).sort()).to.include.members([
+    expect((await readdir(pkgDir)).sort()).to.deep.equal([
+      'LICENSE',
+      'README.md',
       'bin',
       'dist',
       'oclif.manifest.json',
       'package.json',
+      'schemas',
     ])
-    expect(await readdir(pkgDir)).to.not.include.members(['src', 'test', 'node_modules'])
-    for (const dev of ['mocha', 'typescript', 'oclif', 'tsx'])
-      expect(await readdir(path.join(app, 'node_modules'))).to.not.include(dev)
+    expect(await readFile(path.join(pkgDir, 'LICENSE'), 'utf8')).to.match(/^MIT License\n/)
+    expect((await readdir(path.join(pkgDir, 'schemas'))).sort()).to.deep.equal(
+      (await readdir(path.join(ROOT, 'schemas'))).sort(),
+    )
+    const pj = JSON.parse(await readFile(path.join(pkgDir, 'package.json'), 'utf8'))
+    expect(pj).to.include.keys('repository', 'homepage', 'bugs')
+    expect(pj.license).to.equal('MIT')
+    // Type packages are for building wolphin, not for running it.
+    expect(Object.keys(pj.dependencies).filter((d: string) => d.startsWith('@types/'))).to.deep.equal([])
+    for (const dev of [
+      'mocha',
+      'typescript',
+      'oclif',
+      'tsx',
+      '@types/ssh2',
+      'ajv',
+      'ts-json-schema-generator',
+    ])
+      expect(await readdir(path.join(app, 'node_modules')), dev).to.not.include(dev)
+    expect(await readdir(path.join(app, 'node_modules/@types')).catch(() => [])).to.not.include('ssh2')
+    // No declaration reachable from the package's types names ssh2 (its types are not installed
+    // for users): followed from dist/index.d.ts through relative imports.
+    const dist = path.join(pkgDir, 'dist')
+    const naming: string[] = []
+    const seen = new Set<string>()
+    const queue = ['index.d.ts']
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+      if (seen.has(f)) continue
+      seen.add(f)
+      const text = await readFile(path.join(dist, f), 'utf8')
+      if (/from 'ssh2'|import\('ssh2'\)/.test(text)) naming.push(f)
+      for (const m of text.matchAll(/(?:from |import\()'(\.{1,2}\/[^']+)\.js'/g))
+        queue.push(path.join(path.dirname(f), `${m[1]}.d.ts`))
+    }
+    expect(seen.size).to.be.greaterThan(20)
+    expect(naming).to.deep.equal([])
   })
 
   it('the installed `wolphin` binary drives create, status and terminate', async () => {
@@ -178,6 +214,8 @@ export {s, v, code}
         '--moduleResolution',
         'nodenext',
         '--skipLibCheck',
+        '--typeRoots',
+        path.join(ROOT, 'node_modules/@types'),
         '--types',
         'node',
         '--allowJs',
@@ -189,5 +227,36 @@ export {s, v, code}
       {cwd: app},
     )
     expect(r.code, r.stdout + r.stderr).to.equal(0)
+    // And without --skipLibCheck: the published declarations compile with only what installs
+    // (no @types/ssh2), the --json document types included.
+    await writeFile(
+      path.join(app, 'strict.ts'),
+      `import {type StatusDocument, type RunningHost, SCHEMA_VERSION} from 'wolphin'
+const d: StatusDocument | null = null
+const v: 1 = SCHEMA_VERSION
+export const end = (h: RunningHost) => h.connect().then((c) => c.end())
+export {d, v}
+`,
+    )
+    const strict = await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        // Node's own types, as any TypeScript project on Node has them; nothing of ssh2's.
+        '--typeRoots',
+        path.join(ROOT, 'node_modules/@types'),
+        '--types',
+        'node',
+        'strict.ts',
+      ],
+      {cwd: app},
+    )
+    expect(strict.code, strict.stdout + strict.stderr).to.equal(0)
   })
 })

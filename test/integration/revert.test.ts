@@ -245,7 +245,7 @@ describe('integration: revert, drift and status --watch against moto', function 
     await writeConfig(AMIS[2])
     const args = ['revert', '--outdated', '--strategy', 'rolling', '--yes']
     // Killed right after the first replacement is launched: its old instance still runs, marked.
-    const k = await runAndKill(args, /launched i-/)
+    const k = await runAndKill(args, /launched \d+ instances?: i-/)
     expect(k.killed, k.stderr).to.equal(true)
     const mid = await status()
     const midLive = live(mid)
@@ -265,7 +265,7 @@ describe('integration: revert, drift and status --watch against moto', function 
   it('a sequential revert -i 1-4 killed after its first terminate converges with every slot filled once', async () => {
     const before = live(await status())
     const args = ['revert', '-i', '1-4', '--strategy', 'sequential']
-    const k = await runAndKill(args, /done {2}\d+ \[\d+\] terminate/)
+    const k = await runAndKill(args, /done: terminate/)
     expect(k.killed, k.stderr).to.equal(true)
     const mid = live(await status())
     // Not finished: some slot still has its original instance or no live instance at all.
@@ -282,7 +282,7 @@ describe('integration: revert, drift and status --watch against moto', function 
   it('a batch revert stopped by Ctrl-C after its mark exits 130; the same command completes it', async () => {
     const before = live(await status())
     const args = ['revert', '-i', '2,3', '--strategy', 'batch']
-    const k = await runAndKill(args, /done {2}0 \[\] mark/, 'SIGINT')
+    const k = await runAndKill(args, /done: mark/, 'SIGINT')
     expect(k.killed, k.stderr).to.equal(true)
     expect(k.code, k.stderr).to.equal(130)
     // What was and was not done is reported (which actions depends on when the signal landed).
@@ -306,9 +306,7 @@ describe('integration: revert, drift and status --watch against moto', function 
     )
     const watch = startCli(['status', '--watch', '--interval', '0.2', '--timeout', '60'])
     // Once the watch has printed its first table, stop slot 3 behind its back.
-    expect(await watch.until(() => /^slot\s+name/m.test(watch.stdout()), 30_000), watch.stderr()).to.equal(
-      true,
-    )
+    expect(await watch.until(() => /^name\s+/m.test(watch.stdout()), 30_000), watch.stderr()).to.equal(true)
     const stop = await cli('stop', '-i', '3', '--json')
     expect(stop.code, stop.stderr).to.equal(0)
     expect(await watch.until(() => line.test(watch.stdout()), 30_000), watch.stdout()).to.equal(true)

@@ -78,6 +78,8 @@ const VALUES = [
   'OutputFiles',
   'PinRecord',
   'defaultPinRecordFile',
+  'SCHEMA_VERSION',
+  'versioned',
 ]
 
 const TYPES = [
@@ -160,6 +162,18 @@ const TYPES = [
   'WatchResult',
   'Delivery',
   'OutputSink',
+  'Versioned',
+  'StatusDocument',
+  'WatchDocument',
+  'OperationDocument',
+  'ExecDocument',
+  'LsDocument',
+  'ReapDocument',
+  'ExtendDocument',
+  'ValidateDocument',
+  'ConfigDocument',
+  'InitDocument',
+  'ErrorDocument',
 ]
 
 /** The names src/index.ts exports, as the compiler resolves them: values (runtime) and types only. */

@@ -113,7 +113,7 @@ describe('flags and arguments in any order', () => {
       const {error, stderr} = await runSourceCommand(['put', 'LOCAL', '-c', path.join(dir, 'b.yaml')])
       expect(error?.message).to.match(/EEXIT: 2/)
       expect(stderr).to.equal(
-        'wolphin: error: missing argument REMOTE; expected: wolphin put [flags] LOCAL REMOTE\n',
+        'wolphin: error: missing argument REMOTE (Remote path); expected: wolphin put [flags] LOCAL REMOTE\n',
       )
     })
   })

@@ -133,6 +133,7 @@ describe('commands (the command classes, mocked SDK)', () => {
     const {stdout, error} = await run(['stop', '-i', '0', '-c', cfg, '--json'])
     expect(error?.oclif?.exit).to.equal(2)
     expect(JSON.parse(stdout)).to.deep.equal({
+      schemaVersion: 1,
       error: {code: 'SELECTOR_INVALID', message: '--instances: "0": slot numbers start at 1', exitCode: 2},
     })
   })

@@ -134,7 +134,11 @@ describe('planners', () => {
           inst(4, 'running', {id: 'i-d'}),
         ],
         {min: 1, max: 2},
-        [[0, [], 'terminate', ['i-c', 'i-d']]],
+        [
+          [0, [], 'terminate', ['i-c', 'i-d']],
+          // Waited for, so the result shows them terminated, not as they were.
+          [1, [0], 'wait', ['i-c', 'i-d'], 'terminated'],
+        ],
       ],
       [
         'duplicate slot claim: the earliest launched keeps it',
@@ -143,7 +147,10 @@ describe('planners', () => {
           inst(1, 'running', {id: 'i-early', launchTime: '2026-01-01T00:00:00.000Z'}),
         ],
         {min: 1, max: 1},
-        [[0, [], 'terminate', ['i-late']]],
+        [
+          [0, [], 'terminate', ['i-late']],
+          [1, [0], 'wait', ['i-late'], 'terminated'],
+        ],
       ],
       [
         'within min..max nothing is launched beyond max',
@@ -164,10 +171,11 @@ describe('planners', () => {
       // healthy: 2 stopping (1,2), 2 stopped (3,4), 2 pending (9,10), 5 running (11-15) = 11 > max 10
       expect(view(plan.actions)).to.deep.equal([
         [0, [], 'terminate', ['i-15']],
-        [1, [], 'wait', ['i-01', 'i-02'], 'stopped'],
-        [2, [1], 'start', ['i-01', 'i-02']],
-        [3, [], 'start', ['i-03', 'i-04']],
-        [4, [2, 3], 'wait', ['i-01', 'i-02', 'i-03', 'i-04', 'i-09', 'i-10'], 'running'],
+        [1, [0], 'wait', ['i-15'], 'terminated'],
+        [2, [], 'wait', ['i-01', 'i-02'], 'stopped'],
+        [3, [2], 'start', ['i-01', 'i-02']],
+        [4, [], 'start', ['i-03', 'i-04']],
+        [5, [3, 4], 'wait', ['i-01', 'i-02', 'i-03', 'i-04', 'i-09', 'i-10'], 'running'],
       ])
     })
 

@@ -257,9 +257,9 @@ describe('reliability (mocked SDK)', () => {
       expect(err).to.be.instanceOf(InterruptedError)
       expect(err.exitCode).to.equal(130)
       expect(err.message).to.equal('interrupted: 1 of 2 action(s) done, 1 not done')
-      expect(err.report?.done).to.deep.equal(['0 [] launch 1 instance into slot 1: launched i-new'])
+      expect(err.report?.done).to.deep.equal(['launch 1 instance into slot 1: launched i-new'])
       expect(err.report?.notDone).to.have.length(1)
-      expect(err.report?.notDone[0]).to.match(/^1 \[0\] wait until running/)
+      expect(err.report?.notDone[0]).to.match(/^wait until running/)
       expect(err.report?.launched).to.deep.equal(['i-new'])
     })
 
