@@ -13,7 +13,7 @@ if [ -n "${WOLPHIN_SKIP_BUILD:-}" ]; then
   :
 elif [ -z "${WOLPHIN_REBUILD:-}" ] && [ -f "$_stamp" ] && [ -f oclif.manifest.json ] &&
   [ -z "$(find "${_build_inputs[@]}" -newer "$_stamp" -print -quit 2>/dev/null)" ]; then
-  echo "wolphin: build is current (nothing in src/ or the build config changed since); not rebuilding" >&2
+  : # the build is current: nothing in src/ or the build config changed since
 else
   npm run --silent build >&2
   touch "$_stamp"

@@ -222,7 +222,9 @@ say what was stopped.`
       } catch (e) {
         failure = e as Error
       }
-      const doc = failure ? {...this.errorJson(failure), ...result} : result
+      // Written here, not by logJson: like every --json document, it starts with schemaVersion.
+      const {versioned} = await import('../json.js')
+      const doc = versioned(failure ? {...this.errorJson(failure), ...result} : result)
       await writeExecJson(process.stdout, doc as typeof result & Record<string, unknown>, spool)
       if (failure) throw new AlreadyReported(result.exitCode)
       return undefined

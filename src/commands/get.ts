@@ -26,8 +26,8 @@ home directory. Running it again replaces what an earlier get left.`
 
   async run(): Promise<ExecResult> {
     const {flags, args} = await this.parse(Get)
-    const {selector, json, project, fanOut} = await this.openFanOut(flags)
-    const result = await project.get(selector, args.remote, args.local, fanOut)
+    const {selector, json, project, output, fanOut} = await this.openFanOut(flags)
+    const result = await project.get(selector, args.remote, args.local, {...fanOut, output})
     return finish(result, json, 'get')
   }
 }

@@ -128,7 +128,7 @@ describe('e2e: npm run demo', function () {
     )
     // put, exec and get each end with their summary; the fleet is terminated at the end.
     expect(r.stderr.match(/^3 ok, 0 failed, 0 unreachable$/gm)).to.have.length(3)
-    expect(r.stdout).to.match(/^ {2}wolphin\.demo\.3 +i-[0-9a-f]+ +terminated$/m)
+    expect(r.stdout).to.match(/^ {2}wolphin\.demo\.3 +i-[0-9a-f]+ +terminated( \(user shutdown\))?$/m)
     await expectNothingLeft(r.stdout)
 
     const seen = new Set(`${r.stdout}\n${r.stderr}`.split('\n').map(normalise))
@@ -151,7 +151,7 @@ describe('e2e: npm run demo', function () {
     expect(r.stdout).to.not.match(/\$ wolphin (put|exec|get)\b/)
     for (const step of ['create', 'stop -i 2', 'start', 'terminate --yes'])
       expect(r.stdout).to.include(`$ wolphin ${step}\n`)
-    expect(r.stdout).to.match(/^ {2}wolphin\.demo\.3 +i-[0-9a-f]+ +terminated$/m)
+    expect(r.stdout).to.match(/^ {2}wolphin\.demo\.3 +i-[0-9a-f]+ +terminated( \(user shutdown\))?$/m)
     await expectNothingLeft(r.stdout)
   })
 
