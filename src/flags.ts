@@ -17,7 +17,7 @@ export const durationFlag = Flags.custom<number, {allowZero?: boolean; example?:
     const ms = parseDuration(input)
     if (ms === null || ms < 0 || (ms === 0 && !opts.allowZero))
       throw new UsageError(
-        `"${input}" is not a duration; expected seconds or a duration like ${opts.example ?? '90s, 10m'} (at most ${MAX_DURATION_TEXT})`,
+        `"${input}" is not a duration; expected seconds or a duration like ${opts.example ?? '90s, 10m'} (${opts.allowZero ? '' : 'more than 0, '}at most ${MAX_DURATION_TEXT})`,
       )
     return ms / 1000
   },

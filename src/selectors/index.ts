@@ -215,7 +215,7 @@ export async function loadSelectorModule(
   }
   if (isDirectory) throw new SelectorError(`--selector: ${file}: is a directory; expected a module file`)
   const url = pathToFileURL(abs).href
-  const probe = await probeModuleLoad(url)
+  const probe = await probeModuleLoad(url, timeoutMs)
   if (probe) throw new SelectorError(`--selector: ${file}: ${probeMessage(probe)}`)
   let mod: Record<string, unknown>
   try {

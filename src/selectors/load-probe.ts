@@ -25,7 +25,7 @@ import(workerData.url).then(
  */
 export async function probeModuleLoad(
   url: string,
-  timeoutMs = Number(process.env.WOLPHIN_SELECTOR_LOAD_TIMEOUT_MS) || SELECTOR_LOAD_TIMEOUT_MS,
+  timeoutMs = SELECTOR_LOAD_TIMEOUT_MS,
 ): Promise<ProbeFailure | null> {
   const worker = new Worker(PROBE, {
     eval: true,

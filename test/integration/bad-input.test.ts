@@ -227,37 +227,38 @@ const LIMIT_ROWS: Row[] = [
   {
     name: 'status --watch --interval 0',
     args: ['status', '-c', 'ok.yaml', '--watch', '--interval', '0'],
-    message: `--interval: "0" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
+    message: `Parsing --interval: "0" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
   },
   {
     name: 'status --watch --interval 400 digits',
     args: ['status', '-c', 'ok.yaml', '--watch', '--interval', DIGITS_400],
-    message: `--interval: "${DIGITS_400}" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
+    message: `Parsing --interval: "${DIGITS_400}" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
   },
   {
     name: 'status --watch --timeout 99999999999d',
     args: ['status', '-c', 'ok.yaml', '--watch', '--timeout', '99999999999d'],
-    message: `--timeout: "99999999999d" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
+    message: `Parsing --timeout: "99999999999d" is not a duration; expected seconds or a duration like 90s, 10m ${DURATION_RANGE}`,
   },
   {
     name: 'exec --timeout 0s',
     args: ['exec', '-c', 'ok.yaml', '--timeout', '0s', '--', 'true'],
-    message: `--timeout: "0s" is not a duration; expected seconds or like 90s, 5m ${DURATION_RANGE}`,
+    message: `Parsing --timeout: "0s" is not a duration; expected seconds or a duration like 90s, 5m ${DURATION_RANGE}`,
   },
   {
     name: 'exec --timeout 1e99',
     args: ['exec', '-c', 'ok.yaml', '--timeout', '1e99', '--', 'true'],
-    message: `--timeout: "1e99" is not a duration; expected seconds or like 90s, 5m ${DURATION_RANGE}`,
+    message: `Parsing --timeout: "1e99" is not a duration; expected seconds or a duration like 90s, 5m ${DURATION_RANGE}`,
   },
   {
     name: 'put --timeout 400 digits',
     args: ['put', '-c', 'ok.yaml', '--timeout', DIGITS_400, 'ok.yaml', 'r/'],
-    message: `--timeout: "${DIGITS_400}" is not a duration; expected seconds or like 90s, 5m ${DURATION_RANGE}`,
+    message: `Parsing --timeout: "${DIGITS_400}" is not a duration; expected seconds or a duration like 90s, 5m ${DURATION_RANGE}`,
   },
   {
     name: 'reap --grace 99999999999d',
     args: ['reap', '-c', 'ok.yaml', '--grace', '99999999999d'],
-    message: '--grace "99999999999d": expected a duration like 10m',
+    message:
+      'Parsing --grace: "99999999999d" is not a duration; expected seconds or a duration like 10m (at most 3650d)',
   },
   // status: the watch flags need --watch
   {
@@ -1011,7 +1012,7 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     await Promise.all(
       proxies.map(async (proxy) => {
         // The same fake credentials as a moto run, pointed at this worker's proxy.
-        const env = motoEnv(proxy.endpoint, {WOLPHIN_SELECTOR_LOAD_TIMEOUT_MS: '3000'})
+        const env = motoEnv(proxy.endpoint, {WOLPHIN_SELECTOR_TIMEOUT: '3'})
         for (let row = queue.shift(); row; row = queue.shift()) {
           const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-bad-'))
           await fixture(dir, row)
@@ -1046,7 +1047,7 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
       const doc = json.json()
       expect(doc.error.message).to.equal(message)
       expect(doc.error.exitCode).to.equal(2)
-      expect(Object.keys(doc)).to.deep.equal(['error'])
+      expect(Object.keys(doc)).to.deep.equal(['schemaVersion', 'error'])
       expect(calls, 'AWS requests').to.deep.equal([])
       expect(existsSync(path.join(dir, 'PWNED')), 'code in the directory ran').to.equal(false)
     })
@@ -1071,9 +1072,10 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     const r = await runCli(['--json'], {env: motoEnv(endpoint)})
     expect(r.code).to.equal(2)
     expect(r.json()).to.deep.equal({
+      schemaVersion: 1,
       error: {
         code: 'USAGE',
-        message: 'no command given (got --json); run "wolphin --help" for the list of commands',
+        message: 'no command given (got --json); `wolphin --help` lists the commands',
         exitCode: 2,
       },
     })

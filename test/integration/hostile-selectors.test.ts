@@ -112,11 +112,11 @@ describe('integration: hostile --selector modules can only narrow (moto)', funct
   for (const [file, message] of [
     [
       'exit-on-load.mjs',
-      /^wolphin: error: --selector: \.\/exit-on-load\.mjs: called process\.exit\(0\) while loading; a selector may not exit$/,
+      /^wolphin: error: --selector: \.\/exit-on-load\.mjs: exited \(code 0\) while loading: a selector module must not call process\.exit\(\) or leave a top-level await unsettled$/,
     ],
     [
       'hang-on-load.mjs',
-      /^wolphin: error: --selector: \.\/hang-on-load\.mjs: loading did not finish within 2s$/,
+      /^wolphin: error: --selector: \.\/hang-on-load\.mjs: (did not finish loading within 2s \(does its top-level code loop or wait\?\)|exited \(code 13\) while loading: .*)$/,
     ],
   ] as const) {
     it(`${file}: exit 2, one line, before any AWS call`, async () => {
