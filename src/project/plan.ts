@@ -32,10 +32,11 @@ export interface Action {
   /** For a mark: the `wolphin:replaced` value, the id of the revert run (see revert.ts). */
   value?: string
   /**
-   * For a terminate: it settles duplicate slot claims (a race between two runs), which is
-   * convergence, not a choice of the user: front ends do not ask before it.
+   * For a terminate: it converges rather than chooses (duplicate slot claims left by a race
+   * between two runs, or instances a revert the user already ran marked as replaced), so front
+   * ends do not ask before it.
    */
-  duplicates?: boolean
+  converges?: boolean
 }
 
 export interface Skipped {
@@ -107,7 +108,7 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
         kind: 'terminate',
         ids: ids(duplicates),
         reason: `${duplicates.length} duplicate slot claim(s)`,
-        duplicates: true,
+        converges: true,
       }),
     )
   if (excess.length)
@@ -167,6 +168,7 @@ export function planCreate(observed: Instance[], opts: CreateOptions): Plan {
       deps: running >= 0 ? [running] : waitAfter,
       ids: ids(marked),
       reason: 'replaced by a revert',
+      converges: true,
     })
     if (opts.wait) b.add({kind: 'wait', deps: [term], ids: ids(marked), until: 'terminated'})
   }

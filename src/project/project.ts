@@ -518,7 +518,7 @@ export class Project {
     if (opts.confirmTerminate && !opts.dryRun && !result.emptySelection) {
       // Asked before the plan is announced, so no progress display runs under the question.
       const doomed = new Set(
-        plan.actions.filter((a) => a.kind === 'terminate' && !a.duplicates).flatMap((a) => a.ids),
+        plan.actions.filter((a) => a.kind === 'terminate' && !a.converges).flatMap((a) => a.ids),
       )
       if (doomed.size) await opts.confirmTerminate(observed.filter((i) => doomed.has(i.id)).map(instanceJson))
     }

@@ -116,7 +116,7 @@ describe('integration: hostile --selector modules can only narrow (moto)', funct
     ],
     [
       'hang-on-load.mjs',
-      /^wolphin: error: --selector: \.\/hang-on-load\.mjs: (did not finish loading within 2s \(does its top-level code loop or wait\?\)|exited \(code 13\) while loading: .*)$/,
+      /^wolphin: error: --selector: \.\/hang-on-load\.mjs: (did not finish loading within 2s \(does its top-level code loop or wait\?\)|exited \(code \d+\) while loading: a selector module must not call process\.exit\(\) or leave a top-level await unsettled)$/,
     ],
   ] as const) {
     it(`${file}: exit 2, one line, before any AWS call`, async () => {

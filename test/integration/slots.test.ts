@@ -191,7 +191,7 @@ describe('integration: one owner for slots; duplicates always settled (moto)', f
         dir,
         {...env, AWS_ENDPOINT_URL: proxy.endpoint},
         ['revert', '-i', '1-3', '--strategy', 'rolling'],
-        /launched i-/,
+        /launched \d+ instances?: i-/,
       )
       expect(k.sent, k.stderr).to.equal(true)
       expect(k.code, k.stderr).to.equal(130)
@@ -260,7 +260,7 @@ describe('integration: one owner for slots; duplicates always settled (moto)', f
         '--strategy',
         'rolling',
       ])
-      expect(await revert.onStderr(/launched i-/), 'revert launched').to.equal(true)
+      expect(await revert.onStderr(/launched \d+ instances?: i-/), 'revert launched').to.equal(true)
       const c = await cli(['create', '--json'])
       state.frozen = false
       const r = await revert.exited
@@ -286,7 +286,7 @@ describe('integration: one owner for slots; duplicates always settled (moto)', f
           '--strategy',
           strategy,
         ])
-        expect(await revert.onStderr(/done {2}0 \[\] mark/), 'revert marked').to.equal(true)
+        expect(await revert.onStderr(/done: mark /), 'revert marked').to.equal(true)
         const c = await cli(['create', '--json'])
         const r = await revert.exited
         expect(c.code, c.stderr).to.equal(0)

@@ -330,6 +330,17 @@ describe('replaced instances hold no slot', () => {
       '2 [1] terminate i-old1 (replaced by a revert)',
       '3 [2] wait until terminated: i-old1',
     ])
+    // Finishing a revert the user already ran converges: front ends do not ask before it, while
+    // a shrink below the current count (a choice) is still asked about.
+    const finish = planCreate(obs, {count: {min: 2, max: 2}, wait: false})
+    expect(finish.actions.filter((a) => a.kind === 'terminate').map((a) => a.converges)).to.deep.equal([true])
+    const shrink = planCreate(obs, {count: {min: 1, max: 1}, wait: false})
+    expect(
+      shrink.actions.filter((a) => a.kind === 'terminate').map((a) => [a.ids, a.converges ?? false]),
+    ).to.deep.equal([
+      [['i-2'], false],
+      [['i-old1'], true],
+    ])
     // A marked instance is never a duplicate, whatever its launch time.
     expect(resolveSlotClaims(obs).duplicates).to.deep.equal([])
     expect(resolveSlotClaims(obs).keep.map((i) => i.id)).to.deep.equal(['i-new1', 'i-2'])
