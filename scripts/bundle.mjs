@@ -20,8 +20,10 @@ import {build} from 'esbuild'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-// Not bundled: ssh2 has native optional parts.
-const EXTERNAL = ['ssh2']
+// Not bundled: ssh2 has native optional parts. typescript is what oclif's development mode
+// require()s to read a tsconfig (never in an installed CLI): bundled, its 10 MB were parsed into
+// the chunk every command loads (measured: ~20 MB of peak RSS of every command).
+const EXTERNAL = ['ssh2', 'typescript']
 const isExternal = (spec) => EXTERNAL.some((x) => spec === x || spec.startsWith(`${x}/`))
 
 // `const {parse} = await import('yaml')` of a CommonJS package: Node gives named exports (it scans
@@ -65,6 +67,33 @@ const lazyCommonJs = {
         resolveDir,
       }
     })
+  },
+}
+
+// Node's ESM facade of node:http reads every export, and three of them (WebSocket, CloseEvent,
+// MessageEvent) are getters that load undici, Node's fetch: `import('node:http')` (the SDK's HTTP
+// handler does it) costs ~17 MB of RSS for a module nothing uses. require() has no facade, so each
+// import of node:http becomes a module that require()s it and names its plain (value) exports.
+export function httpFacade() {
+  const http = createRequire(import.meta.url)('node:http')
+  const names = Object.entries(Object.getOwnPropertyDescriptors(http))
+    .filter(([n, d]) => 'value' in d && /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default')
+    .map(([n]) => n)
+  return [
+    "const http = require('node:http')",
+    'export default http',
+    ...names.map((n) => `export const ${n} = http.${n}`),
+  ].join('\n')
+}
+const httpWithoutUndici = {
+  name: 'http-without-undici',
+  setup(b) {
+    b.onResolve({filter: /^(node:)?http$/}, (args) =>
+      args.namespace === 'http-facade'
+        ? {path: 'node:http', external: true}
+        : {path: 'node:http', namespace: 'http-facade'},
+    )
+    b.onLoad({filter: /.*/, namespace: 'http-facade'}, () => ({contents: httpFacade(), loader: 'js'}))
   },
 }
 
@@ -161,7 +190,7 @@ async function main() {
     banner: {
       js: "import {createRequire as __wolphinCreateRequire} from 'node:module';const require = __wolphinCreateRequire(import.meta.url);",
     },
-    plugins: [lazyCommonJs, sdkImports, schemaKeys],
+    plugins: [httpWithoutUndici, lazyCommonJs, sdkImports, schemaKeys],
     metafile: true,
     write: false,
     logLevel: 'warning',

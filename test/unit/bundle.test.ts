@@ -15,6 +15,7 @@ interface BundleScript {
   sdkImport(src: string, file?: string): string
   schemaKeysInline(src: string): string
   eagerModules(text: string): string
+  httpFacade(): string
 }
 const bundle = (): Promise<BundleScript> => import(path.join(ROOT, 'scripts/bundle.mjs'))
 
@@ -92,5 +93,23 @@ describe('the bundle: every rewrite of scripts/bundle.mjs still applies', functi
     expect(all).to.not.include("createRequire(import.meta.url)('@aws-sdk/client-ec2')")
     expect(all).to.include('DescribeInstances')
     expect(all).to.not.include('AcceptAddressTransfer')
+  })
+
+  it("node:http is required, not imported: its ESM facade's getters would load undici (~17 MB)", async () => {
+    const {httpFacade} = await bundle()
+    const facade = httpFacade()
+    expect(facade).to.include("require('node:http')")
+    expect(facade).to.match(/^export const Agent = http\.Agent$/m)
+    expect(facade).to.match(/^export const request = http\.request$/m)
+    // The getters that load undici are not read.
+    expect(facade).to.not.match(/WebSocket|CloseEvent|MessageEvent/)
+    const all = (await builtBundle()).join('\n')
+    expect(all).to.not.match(/from "(node:)?http"|import\("(node:)?http"\)/)
+    expect(all).to.match(/__require\("node:http"\)/)
+  })
+
+  it('typescript (oclif development mode only) is left out of the bundle', async () => {
+    const all = (await builtBundle()).join('\n')
+    expect(all).to.not.include('// node_modules/typescript/lib/typescript.js')
   })
 })
