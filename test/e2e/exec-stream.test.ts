@@ -106,12 +106,11 @@ async function processesWith(marker: string): Promise<string[]> {
 }
 
 /**
- * The issue's target is 150 MB for every output path. --json of 4 hosts measures 150-190 MB here
- * (about 90 MB of it is the CLI's baseline; the rest is SSH packet buffers waiting for the garbage
- * collector), so this bound is the one the build meets today, not the target: still far below the
- * 0.7-1.4 GB an unbounded writer reached.
+ * The issue's target: peak RSS <= 150 MB for every output path, whatever the output size (an
+ * unbounded writer reached 0.7-1.4 GB). About 85 MB of it is the CLI's own baseline (Node, oclif,
+ * the SDK, ssh2): docs/exec.md says what the rest is and how it is kept down.
  */
-const JSON_PEAK_MB = 200
+const PEAK_MB = 150
 describe('e2e: exec output and interrupts against real sshd', function () {
   this.timeout(180_000)
   const moto = useMoto()
@@ -172,7 +171,7 @@ describe('e2e: exec output and interrupts against real sshd', function () {
     expect(partial).to.equal('')
     expect([...next.values()]).to.deep.equal([N, N, N, N])
     expect(r.stderr).to.match(/4 ok, 0 failed/)
-    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(150)
+    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(PEAK_MB)
   })
 
   it('--json of 4 hosts x 12 MB into a slow reader: one complete document, memory bounded', async () => {
@@ -188,7 +187,7 @@ describe('e2e: exec output and interrupts against real sshd', function () {
     const {stdout: expected} = await run('seq', ['1', '1600000'], {maxBuffer: 64 * MB})
     expect(j.results.map((x) => x.stdout === expected)).to.deep.equal([true, true, true, true])
     expect(j.summary).to.include({ok: 4})
-    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(JSON_PEAK_MB)
+    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(PEAK_MB)
   })
 
   it('random bytes come back byte for byte: --no-prefix exact, prefixed lines exact but for the prefix, --json in base64', async () => {
@@ -254,7 +253,7 @@ describe('e2e: exec output and interrupts against real sshd', function () {
     expect(r.stdoutBytes).to.equal(size + prefix.length + 1)
     expect([newlines, last]).to.deep.equal([1, 10])
     expect(r.wallMs, `${r.wallMs} ms`).to.be.below(20_000)
-    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(150)
+    expect(r.peakMb, `peak RSS ${r.peakMb.toFixed(0)} MB`).to.be.below(PEAK_MB)
   })
 
   it('--output-dir writes each instance its own stdout and stderr files, byte for byte; --quiet prints none', async () => {

@@ -32,7 +32,7 @@ describe('exec --json: UTF-8 bytes escaped as JSON.stringify escapes their text'
       const text = sample(2000)
       const bytes = Buffer.from(text, 'utf8')
       const pieces: Buffer[] = []
-      for (let at = 0; at < bytes.length; ) {
+      for (let at = 0; at < bytes.length;) {
         const next = Math.min(bytes.length, at + 1 + randomInt(64))
         pieces.push(jsonStringBytes(bytes.subarray(at, next)))
         at = next

@@ -294,6 +294,40 @@ describe('exec: output', () => {
     expect(err.text().endsWith(`wolphin.p.1  |${ESC}[0m warn\n`)).to.equal(true)
   })
 
+  it('prefixes every line exactly, for short, long and mixed lines cut into chunks anywhere', async () => {
+    // Lines of 0 to 3000 bytes (the writer copies short and long lines by different paths), random
+    // bytes but for the newlines, cut into chunks of 1 byte to 64 KiB.
+    const lines: Buffer[] = []
+    for (let i = 0; i < 3000; i++) {
+      const len = [0, 1, 7, 31, 95, 300, 3000][i % 7] + (i % 5)
+      const l = randomBytes(len)
+      for (let k = 0; k < l.length; k++) if (l[k] === 10) l[k] = 11
+      lines.push(l)
+    }
+    const data = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+    for (const maxCut of [1, 40, 700, 33_000, 65_536]) {
+      const out = collector()
+      const o = createExecOutput({
+        mode: 'stream',
+        colour: {stdout: false, stderr: false},
+        out: {stdout: out.w, stderr: collector().w},
+      })
+      const t = {id: 'i-1', name: 'wolphin.p.1', slot: 1}
+      o.onEvent({type: 'targets', targets: [t]})
+      let seed = maxCut
+      for (let at = 0; at < data.length;) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31
+        const next = Math.min(data.length, at + 1 + (seed % maxCut))
+        await o.sink.write(t, 'stdout', data.subarray(at, next))
+        at = next
+      }
+      await o.sink.end(t, res(t, 0))
+      await new Promise((r) => setImmediate(r))
+      const want = Buffer.concat(lines.flatMap((l) => [Buffer.from('wolphin.p.1 | '), l, Buffer.from('\n')]))
+      expect(out.bytes().equals(want), `chunks up to ${maxCut} bytes`).to.equal(true)
+    }
+  })
+
   it('a line longer than the hold limit is streamed, the other instances wait for its end', async () => {
     const out = collector()
     const o = createExecOutput({
