@@ -151,7 +151,7 @@ export function renderDoc(r: Results, table: string): string {
     "- The SDK's logger middleware is removed from wolphin's EC2 client: wolphin configures no SDK logger, yet that middleware deep-copied every answer through the sensitive-data filter to build a log entry nobody reads (about 30 ms per 200 instances in the profile, and as much garbage).",
   )
   p(
-    "- `bin/run.js` sets V8's `--semi-space-growth-factor=1` before oclif loads: the young generation stays at its initial size instead of doubling as the XML answer's garbage comes in. Measured on a 2000-instance status: peak RSS ~310 MB with the default growth, ~190 MB without it, wall time no worse. It is a GC sizing heuristic only; library users (src/index.ts) are not affected.",
+    "- `bin/run.js` sets V8's `--semi-space-growth-factor=1` before oclif loads: the young generation stays at its initial size instead of doubling as the XML answer's garbage comes in. Measured on a 2000-instance status: peak RSS ~310 MB with the default growth, ~190 MB without it, wall time no worse. It also sets `--scavenger-max-new-space-capacity-mb=4`, which V8 reads at run time for one thing: a young-generation GC once 16 MB of Buffers (not 128 MB) were allocated since the last, so the per-packet Buffers of `exec` die sooner (peak RSS of `exec` of 50 MB from 1 host ~120 -> ~105 MB). Both are GC sizing heuristics only; library users (src/index.ts) are not affected.",
   )
   p(
     '- One EC2 client per process (the port is created once per Project) and HTTP keep-alive: the proxy counts the TCP connections each run opens (tables above); a whole operation, observation, action and waiter polls, uses one connection, and test/integration/api-calls.test.ts asserts it.',

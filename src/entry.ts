@@ -59,6 +59,13 @@ export async function main(): Promise<void> {
   // in: a status over 2000 instances peaked at ~310 MB RSS with the default growth and ~190 MB
   // without it, and ran no slower (docs/benchmarks.md). A GC sizing heuristic only.
   v8.setFlagsFromString('--semi-space-growth-factor=1')
+  // V8 runs a young-generation GC for Buffers (ArrayBuffers) only once 2 x its maximum new-space
+  // size of them, 128 MB here, were allocated since the last one; exec allocates some for every
+  // SSH packet (the socket's read, ssh2's decryption, the prefixed copy) that die young. Read at
+  // run time, this sets that trigger to 16 MB (the new space itself stays as configured): peak RSS
+  // of exec on 1 host, 50 MB of output, 116-127 -> 104-109 MB, 4 hosts 131-144 -> 110-147,
+  // 4 x 16 MB into a slow reader 120-131 -> 112-118 (issue 14; docs/exec.md).
+  v8.setFlagsFromString('--scavenger-max-new-space-capacity-mb=4')
   // The execute entry point alone, not the package index (which loads semver, the parser and
   // every flag type before the command is known); commands import what they need themselves.
   const [{run}, {flush}, {ExitError, handle}] = await Promise.all([
