@@ -15,7 +15,7 @@ import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {losesSlot} from './slots.js'
 import {describeAttempt, type LaunchAttempt, launchAttempts, nextAttempt} from './launch-order.js'
 import {type Action, describeAction, type Plan} from './plan.js'
-import {launchSettings} from './launch-settings.js'
+import {attemptRequest, launchSettings} from './launch-settings.js'
 import type {Ec2Port, LaunchRequest} from './ports.js'
 import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
 import {pool} from '../util/async.js'
@@ -324,39 +324,6 @@ async function rootVolume(ctx: ApplyContext): Promise<LaunchRequest['rootVolume'
   return {deviceName: root.deviceName, size: disk.size, type: disk.type}
 }
 
-/** What every RunInstances call of one launch action asks for alike. */
-type LaunchBase = Omit<LaunchRequest, 'minCount' | 'maxCount' | 'tags' | 'clientToken'>
-
-/** The request of one launch attempt: its market and placement on top of the launch's base. */
-function attemptRequest(base: LaunchBase, attempt: LaunchAttempt, c: ResolvedConfig): LaunchBase {
-  const spot = attempt.market === 'spot'
-  return {
-    ...base,
-    subnet: attempt.subnet,
-    availabilityZone: attempt.availabilityZone,
-    // EC2 cannot stop a one-time spot instance: a leased one that powers off is terminated.
-    shutdownBehavior: spot && c.lease !== undefined ? 'terminate' : base.shutdownBehavior,
-    spot: spot ? {maxPrice: c.maxPrice} : undefined,
-  }
-}
-
-async function launchBase(ctx: ApplyContext): Promise<LaunchBase> {
-  const c = ctx.config
-  const settings = launchSettings(c)
-  return {
-    ami: c.ami!,
-    instanceType: c.instanceType,
-    keyName: c.keyName,
-    securityGroups: c.securityGroups,
-    userData: settings.userData,
-    iamInstanceProfile: c.iamInstanceProfile,
-    imdsv2: c.imdsv2,
-    metadataTags: settings.metadataTags,
-    shutdownBehavior: settings.shutdownBehavior,
-    rootVolume: await rootVolume(ctx),
-  }
-}
-
 /**
  * After a RunInstances call failed: the next attempt to make (announced), or null when the launch
  * ends with what it has because count.min is met. Below count.min the error is thrown (what
@@ -425,7 +392,8 @@ async function nameEach(launched: Array<{id: string; slot: number}>, ctx: ApplyC
 
 async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInstance[]> {
   const c = ctx.config
-  const base = await launchBase(ctx)
+  const settings = launchSettings(c)
+  const root = await rootVolume(ctx)
   const asked = a.slots ?? []
   let slots = asked
   const wantMin = a.minCount ?? slots.length
@@ -444,7 +412,8 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     let raws: RawInstance[]
     try {
       raws = await ctx.port.runInstances({
-        ...attemptRequest(base, attempts[at], c),
+        ...attemptRequest(c, attempts[at], settings),
+        rootVolume: root,
         minCount: followUp ? part.length : Math.min(part.length, Math.max(1, wantMin - out.length)),
         maxCount: part.length,
         tags,
