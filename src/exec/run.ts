@@ -6,11 +6,10 @@ import path from 'node:path'
 
 import type {SFTPWrapper} from 'ssh2'
 
-import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import type {AwsOptions, Ec2Port} from '../project/ports.js'
+import {type AwsOptions, awsOptionsOf, type Ec2Port, type SsmPort} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {getOverSftp, instanceFolder, planGet} from './get.js'
@@ -338,13 +337,7 @@ export function copyWork(copy: CopyFn) {
 }
 
 function awsOf(project: ProjectLike) {
-  return (
-    project.awsOptions?.() ?? {
-      region: project.config.region,
-      maxAttempts: project.config.maxAttempts,
-      timeouts: project.config.timeouts,
-    }
-  )
+  return project.awsOptions?.() ?? awsOptionsOf(project.config)
 }
 
 /** What RunningHost#connect resolves to: an ssh2 `Client`, of which only `end` is typed here. */

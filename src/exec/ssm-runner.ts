@@ -1,5 +1,5 @@
 /** Run Command over SSM: the same contract as the SSH fan-out, for fleets with no inbound SSH. */
-import type {InvocationOutput, SsmPort} from '../aws/ssm.js'
+import type {InvocationOutput, SsmPort} from '../project/ports.js'
 import {AwsError} from '../errors.js'
 import {pool, sleep} from '../util/async.js'
 import {MemoryCapture, type OutputSink} from './output.js'

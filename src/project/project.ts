@@ -18,7 +18,7 @@ import {
   planTerminate,
   resolveSlotClaims,
 } from './plan.js'
-import type {AwsOptions, Ec2Port} from './ports.js'
+import {type AwsOptions, awsOptionsOf, type Ec2Port} from './ports.js'
 import {planRevert, type RevertStrategy} from './revert.js'
 import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
 import {specHash} from './spec.js'
@@ -172,13 +172,7 @@ export class Project {
 
   /** Region, profile, retry settings and time limits of every AWS client of the project. */
   awsOptions(): AwsOptions {
-    return {
-      region: this.aws.region ?? this.config.region,
-      profile: this.aws.profile,
-      maxAttempts: this.config.maxAttempts,
-      timeouts: this.config.timeouts,
-      ...(this.config.credentials ? {credentials: this.config.credentials} : {}),
-    }
+    return awsOptionsOf(this.config, this.aws)
   }
 
   /** Runs a command on the running instances of the selection, over SSH or SSM (src/exec). */
