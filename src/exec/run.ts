@@ -380,6 +380,9 @@ export async function* runningInstances(
   const emit = opts.onEvent ?? (() => {})
   const connector = await sshConnector(project, opts, emit)
   const ssh = sshConfigOf(project.config)
+  /** One SFTP copy on one host: RunningHost's put and get. */
+  const copyOne = async (t: Target, copy: CopyFn) =>
+    (await fanOut([t], connector, {concurrency: 1}, copyWork(copy)))[0]
   try {
     const {running} = await selectRunning(project, selector, emit)
     const {targets, unresolved} = targetsOf(running, project.config)
@@ -407,23 +410,11 @@ export async function* runningInstances(
           )[0],
         put: async (local, remote) => {
           const plan = await planPut(local, remote, opts.cwd)
-          const [r] = await fanOut(
-            [t],
-            connector,
-            {concurrency: 1},
-            copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
-          )
-          return r
+          return copyOne(t, (sftp, signal) => putOverSftp(sftp, plan, signal))
         },
         get: async (remote, local) => {
           const plan = await planGet(remote, local, opts.cwd)
-          const [r] = await fanOut(
-            [t],
-            connector,
-            {concurrency: 1},
-            copyWork((sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal)),
-          )
-          return r
+          return copyOne(t, (sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal))
         },
         connect: async () => (await connector(t)).client,
       }
