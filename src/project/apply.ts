@@ -320,7 +320,12 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     )
   }
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
-  if (failed) throw failed.reason
+  if (failed) {
+    const launched = state.result.launched
+    if (failed.reason instanceof WolphinError && launched.length)
+      failed.reason.launched = [...new Set([...(failed.reason.launched ?? []), ...launched])]
+    throw failed.reason
+  }
   return state.result
 }
 
