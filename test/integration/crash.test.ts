@@ -198,6 +198,57 @@ describe('integration: crash safety and concurrency', function () {
     }
   })
 
+  it('reboot --hard cut off between its stop and its start: the re-run starts what it stopped', async () => {
+    const project = 'hardreboot'
+    const dir = await setup(project)
+    expect((await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})).code).to.equal(0)
+    // Hold stopped instances in "stopping" so the wait between stop and start never finishes.
+    const proxy = await startFaultProxy({
+      target: moto().endpoint,
+      rate: 0,
+      seed: 1,
+      rewrite: (action, body) =>
+        action === 'DescribeInstances'
+          ? body.replace(
+              /<code>80<\/code>(\s*)<name>stopped<\/name>/g,
+              '<code>64</code>$1<name>stopping</name>',
+            )
+          : body,
+    })
+    try {
+      const r = await runAndSignal(['reboot', '--hard', '-i', '1-2'], {
+        cwd: dir,
+        env: motoEnv(proxy.endpoint),
+        delayMs: 1000,
+        signal: 'SIGINT',
+        after: /waiting until stopped/,
+      })
+      expect(r.code, r.stderr).to.equal(130)
+      expect(r.stderr).to.match(/not done: start /)
+    } finally {
+      await proxy.stop()
+    }
+    const cut = (await members(project)).filter((i) => i.slot === 1 || i.slot === 2)
+    expect(cut.map((i) => [i.state, i.tags['wolphin:rebooting'] !== undefined])).to.deep.equal([
+      ['stopped', true],
+      ['stopped', true],
+    ])
+    const again = await runCli(['reboot', '--hard', '-i', '1-2', '--json'], {
+      cwd: dir,
+      env: motoEnv(moto().endpoint),
+    })
+    expect(again.code, again.stderr).to.equal(0)
+    // Started again, and not stopped a second time (it was already stopped).
+    expect(again.json().plan.actions.map((a: {kind: string}) => a.kind)).to.deep.equal([
+      'wait',
+      'start',
+      'wait',
+      'unmark',
+    ])
+    const after = await expectConverged(project)
+    for (const i of after) expect(i.tags['wolphin:rebooting'], i.id).to.equal(undefined)
+  })
+
   it('Ctrl-C while nothing is being applied (an observation) exits 130 at once', async () => {
     const dir = await setup('sigint2')
     // Every DescribeInstances answer takes 4s.
