@@ -135,6 +135,17 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     ])
   })
 
+  it('everything after the first "--" reaches the remote side word for word', async () => {
+    // Words equal to wolphin flags given before "--", and a second "--", stay where they are.
+    let r = await cli('exec', '-i', '1', '--env', 'A=1', '--', 'echo', '-i', '--', '--env', 'B=2', '-i', '$A')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.equal(`wolphin.${project}.1 | -i -- --env B=2 -i 1\n`)
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'grep', '-i', 'ERROR', '/etc/hostname', '--', '-i')
+    expect(r.stderr).to.not.match(/invalid option|command not found/)
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'echo', 'a', '--', 'b')
+    expect([r.code, r.stdout]).to.deep.equal([0, 'a -- b\n'])
+  })
+
   it('one target: its exit code is passed through', async () => {
     const r = await cli('exec', '-i', '1', '--', 'exit 7')
     expect(r.code, r.stderr).to.equal(7)
