@@ -146,6 +146,21 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     expect([r.code, r.stdout]).to.deep.equal([0, 'a -- b\n'])
   })
 
+  it('stdout on /dev/full: one line, exit 1, no stack trace', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await runCli(['exec', '-i', '1', ...json, '--', 'echo hi'], {
+        cwd: dir,
+        env,
+        stdoutTo: '/dev/full',
+      })
+      expect(r.stderr, r.stderr).to.not.match(/^\s+at /m)
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('wolphin: error:'))).to.deep.equal([
+        'wolphin: error: cannot write to stdout: no space left on device (ENOSPC)',
+      ])
+      expect(r.code, r.stderr).to.equal(1)
+    }
+  })
+
   it('one target: its exit code is passed through', async () => {
     const r = await cli('exec', '-i', '1', '--', 'exit 7')
     expect(r.code, r.stderr).to.equal(7)
