@@ -193,6 +193,11 @@ say what was stopped.`
       const st = await stat(flags['output-dir']).catch(() => null)
       if (st && !st.isDirectory())
         throw new UsageError(`--output-dir: ${flags['output-dir']} exists and is not a directory`)
+      const {OutputFiles} = await import('../exec/output-files.js')
+      const {NotOursError} = await import('../util/no-follow.js')
+      await OutputFiles.check(path.resolve(flags['output-dir'])).catch((e: unknown) => {
+        throw e instanceof NotOursError ? new UsageError(`--output-dir: ${e.message}`) : e
+      })
     }
     const prefix = flags.prefix && !flags.raw
     const {selector, json, project, terminal, fanOut} = await this.openFanOut({...flags, prefix})

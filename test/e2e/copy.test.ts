@@ -262,6 +262,22 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       )
     })
 
+    it('never writes through a symlink as an instance folder of LOCAL', async () => {
+      const f = fleet()
+      await writeFile(path.join(home(0), 'linked.log'), 'one\n')
+      const out = path.join(f.dir, 'linked')
+      const elsewhere = path.join(f.dir, 'elsewhere')
+      await mkdir(out)
+      await mkdir(elsewhere)
+      await symlink(elsewhere, path.join(out, 'wolphin.fleet.1'))
+      const r = await f.cli('get', '-i', '1', 'linked.log', out)
+      expect(r.stderr).to.include(
+        `${path.join(out, 'wolphin.fleet.1')} is a symlink; wolphin does not write through one (remove it or choose another directory)`,
+      )
+      expect(r.code).to.not.equal(0)
+      expect(await readdir(elsewhere)).to.deep.equal([])
+    })
+
     it('get with stdout on /dev/full: one line, exit 1, no stack trace', async () => {
       const f = fleet()
       await writeFile(path.join(home(0), 'full.log'), 'one\n')

@@ -1,5 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {chmod, mkdir, mkdtemp, readFile, readdir, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, readdir, stat, symlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -159,6 +159,32 @@ describe('e2e: exec and put against real sshd on loopback', function () {
       ])
       expect(r.code, r.stderr).to.equal(1)
     }
+  })
+
+  it('--output-dir never writes through a symlink in an instance folder or file', async () => {
+    const victim = path.join(dir, 'victim')
+    const victimDir = path.join(dir, 'victim-dir')
+    await mkdir(victimDir)
+    await writeFile(victim, 'keep\n')
+    // A link as an instance's stdout file, and a link as an instance's folder: each refused.
+    const od1 = path.join(dir, 'od-link-file')
+    await mkdir(path.join(od1, `wolphin.${project}.1`), {recursive: true})
+    await symlink(victim, path.join(od1, `wolphin.${project}.1`, 'stdout'))
+    const od2 = path.join(dir, 'od-link-dir')
+    await mkdir(od2)
+    await symlink(victimDir, path.join(od2, `wolphin.${project}.2`))
+    for (const [slot, od, link] of [
+      ['1', od1, path.join(od1, `wolphin.${project}.1`, 'stdout')],
+      ['2', od2, path.join(od2, `wolphin.${project}.2`)],
+    ]) {
+      const r = await cli('exec', '-i', slot, '--output-dir', od, '-q', '--', 'echo overwritten')
+      expect(r.stderr, r.stderr).to.equal(
+        `wolphin: error: --output-dir: ${link} is a symlink; wolphin does not write through one (remove it or choose another directory)\n`,
+      )
+      expect(r.code).to.equal(2)
+    }
+    expect(await readFile(victim, 'utf8')).to.equal('keep\n')
+    expect(await readdir(victimDir)).to.deep.equal([])
   })
 
   it('one target: its exit code is passed through', async () => {
