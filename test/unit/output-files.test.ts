@@ -12,7 +12,7 @@ import {expect} from 'chai'
 import {OutputFiles} from '../../src/exec/output-files.js'
 import {NotOursError} from '../../src/util/no-follow.js'
 
-const t = {id: 'i-0123456789abcdef0', name: 'web-1'}
+const t = {id: 'i-0123456789abcdef0', name: 'web-1', slot: 1}
 
 describe('OutputFiles never writes through a symlink', () => {
   let dir: string
