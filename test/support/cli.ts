@@ -42,8 +42,8 @@ export function runProcess(cmd: string, args: string[], opts: CliOptions = {}): 
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.stdin.end(opts.input ?? '')
+    child.stderr?.on('data', (d) => (stderr += d))
+    child.stdin?.end(opts.input ?? '')
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
