@@ -34,9 +34,21 @@ terminal is allocated when ssh's standard input is one (as ssh does); -t forces 
     }),
   }
 
+  // No --json: what ssh prints is the remote command's own output (or a login), never a document.
+  // Asked for anyway, the refusal is one JSON document (jsonEnabled below), exit 2.
+  static enableJsonFlag = false
+
+  jsonEnabled(): boolean {
+    return splitAtDashDash(this.argv).own.includes('--json')
+  }
+
   async run(): Promise<void> {
     // Everything after "--" is the remote command; before it, flags and SLOT.
     const split = splitAtDashDash(this.argv)
+    if (split.own.includes('--json'))
+      throw new UsageError(
+        'ssh: --json is not available: ssh prints what the remote command prints; for a JSON result use wolphin exec -i SLOT --json -- COMMAND',
+      )
     const parsed = await this.parse(Ssh, split.own)
     const {flags, args, argv} = parsed
     if (argv.length > 1)

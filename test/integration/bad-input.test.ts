@@ -44,6 +44,8 @@ const cfg = (
   file: OK + extra,
 })
 const DIGITS_400 = '9'.repeat(400)
+const SSH_JSON =
+  'ssh: --json is not available: ssh prints what the remote command prints; for a JSON result use wolphin exec -i SLOT --json -- COMMAND'
 const manyTags = (n: number) => `tags:\n${Array.from({length: n}, (_, i) => `  k${i}: v\n`).join('')}`
 const DURATION_RANGE = '(more than 0, at most 3650d)'
 const LEASE_MSG = `expected a duration like 30s, 15m, 8h or 3d ${DURATION_RANGE}`
@@ -938,6 +940,11 @@ export const BAD_INPUTS: Row[] = [
     name: 'exec: key file not a key',
     args: ['exec', '-c', 'ok.yaml', '-c', 'notkey.yaml', '--', 'true'],
     message: 'ssh.key: ./not_key is not a private key ssh2 can read (Unsupported key format)',
+  },
+  {
+    name: "ssh --json: refused (its output is the remote command's own, not a document)",
+    args: ['ssh', '-c', 'ok.yaml', '--json', '1', '--', 'echo', 'hello'],
+    message: SSH_JSON,
   },
   {
     name: 'exec: no command',
