@@ -913,7 +913,7 @@ export const BAD_INPUTS: Row[] = [
     name: 'selector: module exports nothing usable',
     args: ['status', '-c', 'ok.yaml', '--selector', './empty.mjs'],
     message:
-      '--selector: ./empty.mjs: does not export a selector; expected a default export with a select(instances) method or a function',
+      '--selector: ./empty.mjs: does not export a selector; expected a default export with a select(instances) method or a function, or a named select(instances) function',
   },
   {
     name: 'selector: constructor throws',
@@ -940,11 +940,6 @@ export const BAD_INPUTS: Row[] = [
     name: 'exec: key file not a key',
     args: ['exec', '-c', 'ok.yaml', '-c', 'notkey.yaml', '--', 'true'],
     message: 'ssh.key: ./not_key is not a private key ssh2 can read (Unsupported key format)',
-  },
-  {
-    name: "ssh --json: refused (its output is the remote command's own, not a document)",
-    args: ['ssh', '-c', 'ok.yaml', '--json', '1', '--', 'echo', 'hello'],
-    message: SSH_JSON,
   },
   {
     name: 'exec: no command',
@@ -1073,6 +1068,25 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     expect(err).to.be.instanceOf(SelectorError)
     expect((err as SelectorError).exitCode).to.equal(2)
     expect((err as Error).message).to.equal('selector "flaky" failed: select exploded')
+  })
+
+  it('ssh --json is refused: one JSON document, exit 2, no AWS request', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-ssh-json-'))
+    await writeFile(path.join(dir, 'ok.yaml'), OK)
+    const before = proxies[0].calls().length
+    for (const args of [
+      ['ssh', '-c', 'ok.yaml', '--json', '1', '--', 'echo', 'hello'],
+      ['ssh', '-c', 'ok.yaml', '1', '--json'],
+    ]) {
+      const r = await runCli(args, {cwd: dir, env: motoEnv(endpoint)})
+      expect(r.code, r.stderr).to.equal(2)
+      expect(r.json()).to.deep.equal({
+        schemaVersion: 1,
+        error: {code: 'USAGE', message: SSH_JSON, exitCode: 2},
+      })
+      expect(r.stderr).to.equal('')
+    }
+    expect(proxies[0].calls().length).to.equal(before)
   })
 
   it('--json with no command is one JSON document too, exit 2', async () => {
