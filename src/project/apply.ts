@@ -271,7 +271,11 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     )
   }
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
-  if (failed) throw failed.reason
+  if (failed) {
+    if (failed.reason instanceof WolphinError && result.launched.length)
+      failed.reason.launched = [...new Set([...(failed.reason.launched ?? []), ...result.launched])]
+    throw failed.reason
+  }
   return result
 }
 
