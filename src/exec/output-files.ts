@@ -7,7 +7,7 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {mkdir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {checkNotLink, openNoFollow, ownDirectory} from '../util/no-follow.js'
+import {openNoFollow, ownDirectory, refuseSymlink} from '../util/no-follow.js'
 import {type Delivery, type OutputSink, Utf8Check} from './output.js'
 import type {OutputStream, TargetRef} from './types.js'
 
@@ -137,16 +137,16 @@ export class OutputFiles implements OutputSink {
   }
 
   /**
-   * Refuses DIR before anything runs when an instance folder in it, or a stdout or stderr file in
-   * one, is a symlink (or a folder is a file): those are not ours to write through. Any entry
-   * counts, since which instances are selected is not known yet.
+   * Refuses DIR before anything runs when an entry in it (a would-be instance folder), or a stdout
+   * or stderr file in one, is a symlink: not ours to write through. Any entry counts, since which
+   * instances are selected is not known yet; other files of the user's there are left alone.
    */
   static async check(dir: string): Promise<void> {
     const entries = await readdir(dir).catch(() => [])
     for (const name of entries.sort()) {
       const folder = path.join(dir, name)
-      await checkNotLink(folder, 'dir')
-      for (const s of ['stdout', 'stderr']) await checkNotLink(path.join(folder, s), 'file')
+      if (!(await refuseSymlink(folder))?.isDirectory()) continue
+      for (const s of ['stdout', 'stderr']) await refuseSymlink(path.join(folder, s))
     }
   }
 

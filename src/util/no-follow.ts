@@ -34,6 +34,13 @@ export async function checkNotLink(p: string, kind: 'dir' | 'file'): Promise<voi
   if (why) throw new NotOursError(p, why)
 }
 
+/** Refuses `p` if it is a symlink; anything else (or nothing) there is fine. */
+export async function refuseSymlink(p: string): Promise<Stats | null> {
+  const st = await lstat(p).catch(() => null)
+  if (st?.isSymbolicLink()) throw new NotOursError(p, SYMLINK)
+  return st
+}
+
 /** Makes directory `p` (its parent exists) or finds it there, never through a symlink. */
 export async function ownDirectory(p: string, mode = 0o777): Promise<void> {
   await checkNotLink(p, 'dir')

@@ -59,6 +59,7 @@ describe('OutputFiles never writes through a symlink', () => {
     const od = path.join(dir, 'od')
     await mkdir(path.join(od, 'web-2'), {recursive: true})
     await writeFile(path.join(od, 'web-2', 'stdout'), 'an earlier run\n')
+    await writeFile(path.join(od, 'notes.txt'), "the user's own file\n")
     await OutputFiles.check(od)
     await symlink(victim, path.join(od, 'web-2', 'stderr'))
     expect((await refusedWith(OutputFiles.check(od))).path).to.equal(path.join(od, 'web-2', 'stderr'))
