@@ -144,6 +144,9 @@ describe('e2e: exec and put against real sshd on loopback', function () {
     expect(r.stderr).to.not.match(/invalid option|command not found/)
     r = await cli('exec', '-i', '1', '--no-prefix', '--', 'echo', 'a', '--', 'b')
     expect([r.code, r.stdout]).to.deep.equal([0, 'a -- b\n'])
+    // --json after "--" is the remote command's word, not wolphin's flag.
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'echo', '--json', '-q')
+    expect([r.code, r.stdout]).to.deep.equal([0, '--json -q\n'])
   })
 
   it('stdout on /dev/full: one line, exit 1, no stack trace', async () => {
