@@ -53,6 +53,21 @@ describe('integration: crash safety and concurrency', function () {
     return mine
   }
 
+  /** A proxy to moto whose DescribeInstances answers show every instance in `state` as `shown`. */
+  const holdingState = ([state, code]: [string, number], [shown, shownCode]: [string, number]) =>
+    startFaultProxy({
+      target: moto().endpoint,
+      rate: 0,
+      seed: 1,
+      rewrite: (action, body) =>
+        action === 'DescribeInstances'
+          ? body.replace(
+              new RegExp(`<code>${code}</code>(\\s*)<name>${state}</name>`, 'g'),
+              `<code>${shownCode}</code>$1<name>${shown}</name>`,
+            )
+          : body,
+    })
+
   it('two create runs started at the same moment end with exactly count.max instances', async () => {
     for (let round = 0; round < 2; round++) {
       const project = `race${round}`
@@ -147,18 +162,7 @@ describe('integration: crash safety and concurrency', function () {
     const project = 'sigint'
     const dir = await setup(project)
     // Freeze every instance in "pending" so the waiter can never finish.
-    const proxy = await startFaultProxy({
-      target: moto().endpoint,
-      rate: 0,
-      seed: 1,
-      rewrite: (action, body) =>
-        action === 'DescribeInstances'
-          ? body.replace(
-              /<code>16<\/code>(\s*)<name>running<\/name>/g,
-              '<code>0</code>$1<name>pending</name>',
-            )
-          : body,
-    })
+    const proxy = await holdingState(['running', 16], ['pending', 0])
     try {
       const env = motoEnv(proxy.endpoint)
       const started = Date.now()
@@ -203,18 +207,7 @@ describe('integration: crash safety and concurrency', function () {
     const dir = await setup(project)
     expect((await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})).code).to.equal(0)
     // Hold stopped instances in "stopping" so the wait between stop and start never finishes.
-    const proxy = await startFaultProxy({
-      target: moto().endpoint,
-      rate: 0,
-      seed: 1,
-      rewrite: (action, body) =>
-        action === 'DescribeInstances'
-          ? body.replace(
-              /<code>80<\/code>(\s*)<name>stopped<\/name>/g,
-              '<code>64</code>$1<name>stopping</name>',
-            )
-          : body,
-    })
+    const proxy = await holdingState(['stopped', 80], ['stopping', 64])
     try {
       const r = await runAndSignal(['reboot', '--hard', '-i', '1-2'], {
         cwd: dir,
