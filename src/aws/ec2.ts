@@ -34,6 +34,7 @@ const {
   StopInstancesCommand,
   TerminateInstancesCommand,
   CreateTagsCommand,
+  DeleteTagsCommand,
 } = createRequire(import.meta.url)('@aws-sdk/client-ec2') as typeof Ec2Sdk
 type EC2Client = Ec2ClientType
 
@@ -411,6 +412,11 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
   createTags(ids: string[], tags: Record<string, string>) {
     return this.batched(ids, 'CreateTags', (Resources) =>
       this.client.send(new CreateTagsCommand({Resources, Tags: tagList(tags)})),
+    )
+  }
+  deleteTags(ids: string[], keys: string[]) {
+    return this.batched(ids, 'DeleteTags', (Resources) =>
+      this.client.send(new DeleteTagsCommand({Resources, Tags: keys.map((Key) => ({Key}))})),
     )
   }
 

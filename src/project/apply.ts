@@ -14,7 +14,7 @@ import {type EmitSink, EventCode} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {losesSlot} from './slots.js'
 import {describeAttempt, type LaunchAttempt, launchAttempts, nextAttempt} from './launch-order.js'
-import {type Action, describeAction, type Plan} from './plan.js'
+import {type Action, describeAction, type MarkKind, type Plan} from './plan.js'
 import {attemptRequest, launchSettings} from './launch-settings.js'
 import type {Ec2Port, LaunchRequest} from './ports.js'
 import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
@@ -253,6 +253,8 @@ const batchCall =
   (a, run) =>
     run.perInstance(a, run.ctx.port[method](a.ids))
 
+const MARK_TAG: Record<MarkKind, string> = {replaced: Tag.Replaced, rebooting: Tag.Rebooting}
+
 const HANDLERS: Record<Action['kind'], Handler> = {
   launch: async (a, run) => {
     const ids = run.launched(a, await launch(a, run.ctx, run.now()))
@@ -267,8 +269,11 @@ const HANDLERS: Record<Action['kind'], Handler> = {
   stop: batchCall('stopInstances'),
   reboot: batchCall('rebootInstances'),
   terminate: batchCall('terminateInstances'),
-  // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims).
-  mark: (a, run) => run.ctx.port.createTags(a.ids, {[Tag.Replaced]: a.value ?? run.now().toISOString()}),
+  // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims); a hard
+  // reboot's: a re-run starts what it stopped (planReboot).
+  mark: (a, run) =>
+    run.ctx.port.createTags(a.ids, {[MARK_TAG[a.mark ?? 'replaced']]: a.value ?? run.now().toISOString()}),
+  unmark: (a, run) => run.ctx.port.deleteTags(a.ids, [MARK_TAG[a.mark ?? 'replaced']]),
   wait: async (a, run) => {
     const ids = run.waitIds(a)
     if (a.until === 'ssh') {

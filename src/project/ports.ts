@@ -45,6 +45,8 @@ export interface Ec2Port {
   rebootInstances(ids: string[]): Promise<void>
   terminateInstances(ids: string[]): Promise<void>
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
+  /** Removes the tags `keys` from the instances (whatever their values). */
+  deleteTags(ids: string[], keys: string[]): Promise<void>
   /** The region the port talks to, when it knows (reported by `status`). */
   region?(): Promise<string>
   /**

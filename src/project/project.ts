@@ -10,6 +10,7 @@ import {
   type Action,
   describeAction,
   isMutating,
+  type MarkKind,
   type Plan,
   planCreate,
   planReboot,
@@ -83,6 +84,8 @@ export interface PlanJson {
     slots?: number[]
     /** Why, in words ("above count.max (3)"), when the planner gave a reason. */
     reason?: string
+    /** A mark or unmark: `replaced` (by a revert) or `rebooting` (a hard reboot in progress). */
+    mark?: MarkKind
     description: string
   }>
   skipped: Plan['skipped']
@@ -123,6 +126,7 @@ export function planJson(plan: Plan, names: Map<string, string | null> = new Map
       ids: a.ids,
       ...(a.slots ? {slots: a.slots} : {}),
       ...(a.reason ? {reason: a.reason} : {}),
+      ...(a.mark ? {mark: a.mark} : {}),
       description: describeAction(a, names),
     })),
     skipped: plan.skipped,

@@ -94,6 +94,7 @@ class FakePort implements Ec2Port {
   async rebootInstances() {}
   async terminateInstances() {}
   async createTags() {}
+  async deleteTags() {}
 }
 
 const launchPlan = (slots: number[], minCount = 1): Plan => ({
