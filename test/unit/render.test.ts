@@ -100,12 +100,14 @@ describe('unit: renderers', () => {
   })
 
   it('reap --dry-run: one line per instance, fits 80 columns', () => {
+    // One instant for the reap and the leases: "ago" is counted from the reap's own `at`.
+    const now = Date.now()
     const r: ReapResult = {
       regions: ['eu-west-1'],
       action: 'terminate',
       graceSeconds: 0,
       dryRun: true,
-      at: new Date().toISOString(),
+      at: new Date(now).toISOString(),
       errors: [],
       projects: [
         {
@@ -117,7 +119,7 @@ describe('unit: renderers', () => {
             id: i.id,
             name: i.name,
             state: i.state,
-            expiresAt: new Date(Date.now() - 5_400_000).toISOString(),
+            expiresAt: new Date(now - 5_400_000).toISOString(),
           })),
           skipped: [],
           done: false,
