@@ -374,16 +374,16 @@ export abstract class BaseCommand extends Command {
       if (err instanceof InterruptedError && err.report) {
         for (const d of err.report.done) process.stderr.write(`  done: ${d}\n`)
         for (const d of err.report.notDone) process.stderr.write(`  not done: ${d}\n`)
-        const launched = err.report.launched ?? []
-        if (launched.length) {
-          process.stderr.write(
-            `  launched ${launched.length} instance(s) that keep running, and billing, until terminated:\n`,
-          )
-          for (const id of launched) process.stderr.write(`    ${id}\n`)
-          process.stderr.write(
-            `  run \`${this.config.bin} ${this.id}\` again (same flags) to finish, or \`${this.config.bin} terminate\` to remove the project's instances\n`,
-          )
-        }
+      }
+      const launched = launchedBy(err)
+      if (launched.length) {
+        process.stderr.write(
+          `  launched ${launched.length} instance(s) that keep running, and billing, until terminated:\n`,
+        )
+        for (const id of launched) process.stderr.write(`    ${id}\n`)
+        process.stderr.write(
+          `  run \`${this.config.bin} ${this.id}\` again (same flags) to finish, or \`${this.config.bin} terminate\` to remove the project's instances\n`,
+        )
       }
       if (process.env.WOLPHIN_DEBUG && !(err instanceof WolphinError)) process.stderr.write(`${err.stack}\n`)
     }
@@ -409,12 +409,23 @@ export abstract class BaseCommand extends Command {
       },
     }
     if (err instanceof InterruptedError && err.report) Object.assign(body.error as object, err.report)
+    const launched = launchedBy(err)
+    if (launched.length) (body.error as Record<string, unknown>).launched = launched
     if (err instanceof PartialFailureError) {
       ;(body.error as Record<string, unknown>).failures = err.failures
       if (err.result && typeof err.result === 'object') Object.assign(body, err.result)
     }
     return body
   }
+}
+
+/** Instances a failed command launched (or that appeared while it ran): they keep running. */
+function launchedBy(err: Error): string[] {
+  const launched = [
+    ...(err instanceof InterruptedError ? (err.report?.launched ?? []) : []),
+    ...(err instanceof WolphinError ? (err.launched ?? []) : []),
+  ]
+  return [...new Set(launched)]
 }
 
 /** The command has written its own report (a streamed --json document); only its exit code is left. */

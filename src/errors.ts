@@ -14,6 +14,12 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 export class WolphinError extends Error {
   readonly code: string
   readonly exitCode: number
+  /**
+   * Set by the core when a command that launches fails: the instances it launched, or that
+   * appeared in the project while it ran (a launch whose answer was lost may have gone through).
+   * They keep running, and billing: front ends list them.
+   */
+  launched?: string[]
   constructor(message: string, code = 'WOLPHIN_ERROR', exitCode: number = ExitCode.Failure) {
     super(message)
     this.name = new.target.name

@@ -3,21 +3,31 @@
  */
 import * as Flags from '@oclif/core/flags'
 
-import {MAX_DURATION_TEXT, parseDuration} from './config/duration.js'
+import {
+  MAX_DURATION_MS,
+  MAX_DURATION_TEXT,
+  MAX_TIMER_MS,
+  MAX_TIMER_TEXT,
+  parseDuration,
+} from './config/duration.js'
 import {UsageError} from './errors.js'
 
 /**
  * A duration flag, `90`, `90s`, `10m`, `1h30m`: read by the one duration parser
- * (src/config/duration.ts), valued in seconds. More than zero unless `allowZero` (a grace period).
- * A bad value is one line, exit 2, before any AWS call: `Parsing --timeout: "soon" is not a
- * duration; ...`.
+ * (src/config/duration.ts), valued in seconds. More than zero unless `allowZero` (a grace period);
+ * at most MAX_TIMER_TEXT, since a timer waits for it, unless `span` (a length of time compared with
+ * dates, never waited for). A bad value is one line, exit 2, before any AWS call: `Parsing
+ * --timeout: "soon" is not a duration; ...`.
  */
-export const durationFlag = Flags.custom<number, {allowZero?: boolean; example?: string}>({
+export const durationFlag = Flags.custom<number, {allowZero?: boolean; example?: string; span?: boolean}>({
   parse: async (input, _ctx, opts) => {
-    const ms = parseDuration(input)
+    const [max, maxText] = opts.span ? [MAX_DURATION_MS, MAX_DURATION_TEXT] : [MAX_TIMER_MS, MAX_TIMER_TEXT]
+    const ms = parseDuration(input, max)
+    if (ms === null && parseDuration(input) !== null)
+      throw new UsageError(`"${input}" is longer than ${maxText}, the longest wolphin waits for`)
     if (ms === null || ms < 0 || (ms === 0 && !opts.allowZero))
       throw new UsageError(
-        `"${input}" is not a duration; expected seconds or a duration like ${opts.example ?? '90s, 10m'} (${opts.allowZero ? '' : 'more than 0, '}at most ${MAX_DURATION_TEXT})`,
+        `"${input}" is not a duration; expected seconds or a duration like ${opts.example ?? '90s, 10m'} (${opts.allowZero ? '' : 'more than 0, '}at most ${maxText})`,
       )
     return ms / 1000
   },

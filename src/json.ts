@@ -52,7 +52,10 @@ export type ErrorDocument = Versioned & {
     /** INTERRUPTED: what was done and what was not. */
     done?: string[]
     notDone?: string[]
-    /** INTERRUPTED: instances launched before the interruption (they keep running). */
+    /**
+     * Instances a failed or interrupted command launched, or that appeared in the project while it
+     * ran (a launch whose answer was lost may have gone through): they keep running, and billing.
+     */
     launched?: string[]
   }
   /** PARTIAL_FAILURE: beside the error, the command's own document (what was done). */

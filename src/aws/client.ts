@@ -130,6 +130,13 @@ export function networkError(
   const err = e as {name?: string; code?: string; $metadata?: {attempts?: number}}
   const attempts = err.$metadata?.attempts
   const after = `after ${attempts ? `${attempts} attempt${attempts === 1 ? '' : 's'} in ` : ''}${Math.round(elapsedMs / 1000)} s`
+  // The SDK also names a connection reset `TimeoutError` (a transient error to retry): the code
+  // tells them apart, so a dropped connection is never reported as a connect timeout.
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+    return new NetworkError(
+      `${service} endpoint ${endpoint} closed the connection before answering (${err.code}, ${after}); the request may have been carried out: check the network or the endpoint, then run the command again`,
+      'NETWORK_ERROR',
+    )
   if (err.name === 'TimeoutError') {
     // The SDK's request timeout sets ETIMEDOUT; its connection timeout sets no code.
     const what =

@@ -31,6 +31,7 @@ export default class Reap extends BaseCommand {
     grace: durationFlag({
       summary: 'Leave instances alone until this long after their lease, like 10m.',
       allowZero: true,
+      span: true,
       example: '10m',
       default: 0,
       defaultHelp: async () => '0s',

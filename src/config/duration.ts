@@ -7,17 +7,25 @@ const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, 
 export const MAX_DURATION_MS = 3650 * UNITS.d
 export const MAX_DURATION_TEXT = '3650d'
 
-const inRange = (ms: number): number | null =>
-  Number.isFinite(ms) && ms >= 0 && ms <= MAX_DURATION_MS ? ms : null
+/**
+ * The longest duration wolphin waits for with a timer (timeouts, intervals): Node's timers hold at
+ * most 2^31-1 ms (24.8 days) and fire at once past it, so `--timeout 30d` would time out at once.
+ */
+export const MAX_TIMER_MS = 24 * UNITS.d
+export const MAX_TIMER_TEXT = '24d'
+
+const inRange = (ms: number, max: number): number | null =>
+  Number.isFinite(ms) && ms >= 0 && ms <= max ? ms : null
 
 /**
  * Parses a duration such as `30s`, `15m`, `8h`, `3d`, `1h30m` or a bare number of seconds.
- * Returns milliseconds, or null when the text is not a duration or is longer than MAX_DURATION_MS.
+ * Returns milliseconds, or null when the text is not a duration or is longer than `max`
+ * (MAX_DURATION_MS; MAX_TIMER_MS for what a timer waits for).
  */
-export function parseDuration(text: string | number): number | null {
-  if (typeof text === 'number') return Number.isFinite(text) ? inRange(text * 1000) : null
+export function parseDuration(text: string | number, max = MAX_DURATION_MS): number | null {
+  if (typeof text === 'number') return Number.isFinite(text) ? inRange(text * 1000, max) : null
   const t = text.trim()
-  if (/^\d+(\.\d+)?$/.test(t)) return inRange(Number(t) * 1000)
+  if (/^\d+(\.\d+)?$/.test(t)) return inRange(Number(t) * 1000, max)
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy
   let total = 0
   let matched = 0
@@ -27,7 +35,7 @@ export function parseDuration(text: string | number): number | null {
     matched = re.lastIndex
   }
   if (matched === 0 || matched !== t.length) return null
-  return inRange(total)
+  return inRange(total, max)
 }
 
 export function formatDuration(ms: number): string {

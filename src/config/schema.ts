@@ -19,7 +19,7 @@ import {
   LOGIN_EXPECTED,
   PATH_EXPECTED,
 } from '../util/ssh-words.js'
-import {MAX_DURATION_TEXT, parseDuration} from './duration.js'
+import {MAX_DURATION_TEXT, MAX_TIMER_MS, MAX_TIMER_TEXT, parseDuration} from './duration.js'
 
 /** Defaults live here and nowhere else. */
 export const DEFAULTS = {
@@ -88,10 +88,11 @@ const duration = numberOrString(LEASE_MESSAGE).refine((v) => (parseDuration(v) ?
   message: LEASE_MESSAGE,
 })
 
-const SECONDS_MESSAGE = `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_DURATION_TEXT})`
+// Timeouts and intervals: what a timer waits for, so at most MAX_TIMER_TEXT.
+const SECONDS_MESSAGE = `expected a positive number of seconds or a duration like 90s, 10m (at most ${MAX_TIMER_TEXT})`
 const seconds = numberOrString(SECONDS_MESSAGE)
-  .refine((v) => (parseDuration(v) ?? 0) > 0, {message: SECONDS_MESSAGE})
-  .transform((v) => parseDuration(v)! / 1000)
+  .refine((v) => (parseDuration(v, MAX_TIMER_MS) ?? 0) > 0, {message: SECONDS_MESSAGE})
+  .transform((v) => parseDuration(v, MAX_TIMER_MS)! / 1000)
 
 const leaseObject = z.strictObject({
   duration,

@@ -111,25 +111,42 @@ export function launchTags(
 }
 
 /**
- * A deterministic ClientToken: the same plan from the same observed state asks EC2 for the same
- * launch, so a retried or repeated request cannot launch twice.
+ * Two runs that plan the same launch within this window of each other send one ClientToken, so
+ * EC2 starts it once. Short, because EC2 keeps a token for at least a day after the instances it
+ * launched are gone: a later run from the same (by then empty) observation must not be answered
+ * with that old reservation.
+ */
+export const LAUNCH_TOKEN_WINDOW_MS = 60_000
+
+/**
+ * The ClientToken of a launch: a function of the whole request (so a token never comes back with
+ * other parameters, which EC2 refuses with IdempotentParameterMismatch), the observed state the
+ * plan was made from and the time window. A request the SDK retries, or the same plan made by a
+ * concurrent run, cannot launch twice.
  */
 export function launchToken(
-  project: string,
-  slots: number[],
-  spec: string,
+  request: Omit<LaunchRequest, 'clientToken'>,
   observed: RawInstance[],
-  /** A fallback attempt (another zone or market) asks for something else: it needs its own token. */
-  attempt = 0,
+  now: Date,
 ): string {
   const state = observed
     .map((i) => `${i.id}:${i.state}`)
     .sort()
     .join(',')
+  const window = Math.floor(now.getTime() / LAUNCH_TOKEN_WINDOW_MS)
   const h = createHash('sha256')
-    .update(JSON.stringify(attempt ? [project, slots, spec, state, attempt] : [project, slots, spec, state]))
+    .update(canonicalJson([request, state, window]))
     .digest('hex')
   return `wolphin-${h.slice(0, 48)}`
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  )
 }
 
 export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
@@ -254,7 +271,11 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     )
   }
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
-  if (failed) throw failed.reason
+  if (failed) {
+    if (failed.reason instanceof WolphinError && result.launched.length)
+      failed.reason.launched = [...new Set([...(failed.reason.launched ?? []), ...result.launched])]
+    throw failed.reason
+  }
   return result
 }
 
@@ -297,13 +318,12 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
     const tags = launchTags(c, ctx.spec, part, now)
     let raws: RawInstance[]
     try {
-      raws = await ctx.port.runInstances({
+      const request: Omit<LaunchRequest, 'clientToken'> = {
         ami: c.ami!,
         instanceType: c.instanceType,
         minCount,
         maxCount: part.length,
         tags,
-        clientToken: launchToken(c.project, part, ctx.spec, ctx.observed, at),
         keyName: c.keyName,
         securityGroups: c.securityGroups,
         subnet: attempt.subnet,
@@ -317,7 +337,8 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
           attempt.market === 'spot' && c.lease !== undefined ? 'terminate' : settings.shutdownBehavior,
         rootVolume: root,
         spot: attempt.market === 'spot' ? {maxPrice: c.maxPrice} : undefined,
-      })
+      }
+      raws = await ctx.port.runInstances({...request, clientToken: launchToken(request, ctx.observed, now)})
     } catch (e) {
       const next = nextAttempt(attempts, at, e instanceof AwsError ? e.awsCode : (e as Error).name)
       if (next !== null) {

@@ -37,6 +37,11 @@ export const EventCode = {
   NoLease: 'NO_LEASE',
   /** The image behind an ami alias could not be read; drift compares the launch spec only. */
   ImageUnreadable: 'IMAGE_UNREADABLE',
+  /**
+   * A launching command failed and the project could not be observed again to tell whether its
+   * launch went through (an answer may have been lost): `wolphin status` tells.
+   */
+  LaunchUnknown: 'LAUNCH_UNKNOWN',
   /** reap acts on a region (`data.region`, `data.ids`). */
   ReapRegion: 'REAP_REGION',
   /** Any other note or warning. */

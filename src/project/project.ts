@@ -1,6 +1,6 @@
 import {loadConfig, type LoadConfigOptions} from '../config/load.js'
 import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
-import {ConfigError, InterruptedError, PartialFailureError} from '../errors.js'
+import {ConfigError, InterruptedError, PartialFailureError, WolphinError} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
 import {type ApplyContext, applyPlan, type ApplyResult, NAME_POOL, retryThrottled} from './apply.js'
 import {pool} from '../util/async.js'
@@ -435,6 +435,29 @@ export class Project {
     return raw
   }
 
+  /**
+   * A launching command failed: a launch whose answer was lost (a reset connection, a timeout) may
+   * have gone through, and nothing would then say that instances run and bill. Observes once more
+   * and adds to the error's `launched` every live instance that was not there before the run. An
+   * interruption reports its own launches (and stops at once).
+   */
+  private async reportAppeared(e: unknown, before: RawInstance[]): Promise<void> {
+    if (!(e instanceof WolphinError) || e instanceof InterruptedError) return
+    const seen = new Set(before.map((r) => r.id))
+    try {
+      const appeared = (await this.observeRaw())
+        .filter((r) => !seen.has(r.id) && r.state !== 'terminated' && r.state !== 'shutting-down')
+        .map((r) => r.id)
+      if (appeared.length) e.launched = [...new Set([...(e.launched ?? []), ...appeared])]
+    } catch {
+      this.onEvent({
+        type: 'warn',
+        code: EventCode.LaunchUnknown,
+        message: `could not observe project ${this.name} again to tell whether the launch went through: run \`wolphin status\``,
+      })
+    }
+  }
+
   async start(selector: Selector | null, opts: OperationOptions = {}) {
     return this.selectionOperation(selector, opts, (sel) => planStart(sel, {wait: opts.wait ?? true}))
   }
@@ -550,6 +573,9 @@ export class Project {
       observed: raw,
       signal,
       ...extra,
+    }).catch(async (e: unknown) => {
+      if (plan.actions.some((a) => a.kind === 'launch')) await this.reportAppeared(e, raw)
+      throw e
     })
     result.launched = applied.launched
     this.lastRaw = applied.lastObservation

@@ -45,9 +45,12 @@ const cfg = (
 })
 const DIGITS_400 = '9'.repeat(400)
 const manyTags = (n: number) => `tags:\n${Array.from({length: n}, (_, i) => `  k${i}: v\n`).join('')}`
-const DURATION_RANGE = '(more than 0, at most 3650d)'
-const LEASE_MSG = `expected a duration like 30s, 15m, 8h or 3d ${DURATION_RANGE}`
-const SECONDS_MSG = 'expected a positive number of seconds or a duration like 90s, 10m (at most 3650d)'
+// A lease (compared with dates) up to 10 years; timeouts and intervals, what a timer waits for,
+// up to 24d (Node's timers hold 24.8 days at most).
+const LEASE_RANGE = '(more than 0, at most 3650d)'
+const DURATION_RANGE = '(more than 0, at most 24d)'
+const LEASE_MSG = `expected a duration like 30s, 15m, 8h or 3d ${LEASE_RANGE}`
+const SECONDS_MSG = 'expected a positive number of seconds or a duration like 90s, 10m (at most 24d)'
 
 /** Every command, with what it needs besides -c to get past its own arguments. */
 const COMMANDS: Array<[string, string[]]> = [
@@ -134,7 +137,7 @@ const LIMIT_ROWS: Row[] = [
     'c.yaml: field "count": 5000 instances is above countLimit (1000); set countLimit: 5000 in the config to launch that many on purpose',
     ['create', '-c', 'c.yaml', '--dry-run'],
   ),
-  // durations: finite, more than 0, at most 3650d
+  // durations: finite, more than 0, at most 3650d (a lease), 24d (what a timer waits for)
   cfg('lease: 1e99\n', 'lease: 1e99', `c.yaml: field "lease": ${LEASE_MSG}`),
   cfg('lease: "1e99"\n', 'lease: "1e99" (a string)', `c.yaml: field "lease": ${LEASE_MSG}`),
   cfg('lease: 99999999999d\n', 'lease: 99999999999d', `c.yaml: field "lease": ${LEASE_MSG}`),
@@ -150,6 +153,12 @@ const LIMIT_ROWS: Row[] = [
   cfg('wait: {timeout: 1e99}\n', 'wait.timeout: 1e99', `c.yaml: field "wait.timeout": ${SECONDS_MSG}`),
   cfg('wait: {interval: 0s}\n', 'wait.interval: 0s', `c.yaml: field "wait.interval": ${SECONDS_MSG}`),
   cfg(
+    'ssh: {connectTimeout: 30d}\n',
+    'ssh.connectTimeout: 30d',
+    `c.yaml: field "ssh.connectTimeout": ${SECONDS_MSG}`,
+  ),
+  cfg('wait: {timeout: 25d}\n', 'wait.timeout: 25d', `c.yaml: field "wait.timeout": ${SECONDS_MSG}`),
+  cfg(
     'wait: {timeout: 99999999999d}\n',
     'wait.timeout: 99999999999d',
     `c.yaml: field "wait.timeout": ${SECONDS_MSG}`,
@@ -162,47 +171,47 @@ const LIMIT_ROWS: Row[] = [
   {
     name: 'extend 0s',
     args: ['extend', '-c', 'ok.yaml', '0s'],
-    message: `DURATION "0s": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "0s": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend 99999999999d',
     args: ['extend', '-c', 'ok.yaml', '99999999999d'],
-    message: `DURATION "99999999999d": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "99999999999d": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend 400 digits',
     args: ['extend', '-c', 'ok.yaml', DIGITS_400],
-    message: `DURATION "${DIGITS_400}": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "${DIGITS_400}": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend 400 digits of hours',
     args: ['extend', '-c', 'ok.yaml', `${DIGITS_400}h`],
-    message: `DURATION "${DIGITS_400}h": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "${DIGITS_400}h": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend 1e99',
     args: ['extend', '-c', 'ok.yaml', '1e99'],
-    message: `DURATION "1e99": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "1e99": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend 3651d',
     args: ['extend', '-c', 'ok.yaml', '3651d'],
-    message: `DURATION "3651d": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "3651d": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend Infinity',
     args: ['extend', '-c', 'ok.yaml', 'Infinity'],
-    message: `DURATION "Infinity": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "Infinity": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend with a space',
     args: ['extend', '-c', 'ok.yaml', '5 d'],
-    message: `DURATION "5 d": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "5 d": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend negative',
     args: ['extend', '-c', 'ok.yaml', '--', '-5m'],
-    message: `DURATION "-5m": expected a duration like 30m, 8h or 3d ${DURATION_RANGE}`,
+    message: `DURATION "-5m": expected a duration like 30m, 8h or 3d ${LEASE_RANGE}`,
   },
   {
     name: 'extend --until year 10000',
@@ -261,6 +270,26 @@ const LIMIT_ROWS: Row[] = [
       'Parsing --grace: "99999999999d" is not a duration; expected seconds or a duration like 10m (at most 3650d)',
   },
   // status: the watch flags need --watch
+  {
+    name: 'exec --timeout 30d (past what a timer can wait)',
+    args: ['exec', '-c', 'ok.yaml', '--timeout', '30d', '--', 'true'],
+    message: 'Parsing --timeout: "30d" is longer than 24d, the longest wolphin waits for',
+  },
+  {
+    name: 'status --watch --interval 25d',
+    args: ['status', '-c', 'ok.yaml', '--watch', '--interval', '25d'],
+    message: 'Parsing --interval: "25d" is longer than 24d, the longest wolphin waits for',
+  },
+  {
+    name: '--request-timeout 30d',
+    args: ['status', '-c', 'ok.yaml', '--request-timeout', '30d'],
+    message: `--request-timeout: field "timeouts.request": ${SECONDS_MSG}`,
+  },
+  {
+    name: '--total-timeout 30d',
+    args: ['status', '-c', 'ok.yaml', '--total-timeout', '30d'],
+    message: `--total-timeout: field "timeouts.total": ${SECONDS_MSG}`,
+  },
   {
     name: 'status --interval without --watch',
     args: ['status', '-c', 'ok.yaml', '--interval', '5'],

@@ -361,6 +361,45 @@ describe('integration: one owner for slots; duplicates always settled (moto)', f
     }
   })
 
+  it('create whose every RunInstances answer is lost: exit 1, a reset (not a connect timeout), and every instance that appeared is listed as launched', async () => {
+    const project = 'lost-all'
+    const {cli} = await setup(project, 2)
+    const proxy = await startFaultProxy({
+      target: moto().endpoint,
+      rate: 1,
+      seed: 1,
+      kinds: ['resetAfter'],
+      actions: ['RunInstances'],
+    })
+    try {
+      const h = await cli(['create', '--total-timeout', '4s'], {AWS_ENDPOINT_URL: proxy.endpoint})
+      expect(h.code, h.stderr).to.equal(1)
+      expect(h.stderr).to.match(/closed the connection before answering \(ECONNRESET/)
+      expect(h.stderr).to.not.match(/connect timeout/)
+      expect(h.stderr).to.match(
+        /launched \d+ instance\(s\) that keep running, and billing, until terminated:/,
+      )
+      // Every retry went through on the emulator: each instance is named, none left unreported.
+      const first = live(await ours(project)).map((i) => i.id)
+      expect(first.length).to.be.greaterThan(0)
+      for (const id of first) expect(h.stderr).to.include(`    ${id}\n`)
+      expect((await cli(['terminate', '--yes'])).code).to.equal(0)
+      const j = await cli(['create', '--json', '--total-timeout', '4s'], {AWS_ENDPOINT_URL: proxy.endpoint})
+      expect(j.code, j.stderr).to.equal(1)
+      const error = j.json().error
+      expect(error.code).to.equal('NETWORK_ERROR')
+      const running = live(await ours(project)).map((i) => i.id)
+      expect(running.length).to.be.greaterThan(0)
+      expect([...error.launched].sort()).to.deep.equal([...running].sort())
+    } finally {
+      await proxy.stop()
+    }
+    // The next create (the network back) converges: every slot held once.
+    const c = await cli(['create', '--json'])
+    expect(c.code, c.stderr).to.equal(0)
+    await expectHeldOnce(project, 2)
+  })
+
   for (const strategy of STRATEGIES) {
     for (const wait of [true, false]) {
       it(`revert --strategy ${strategy}${wait ? '' : ' --no-wait'} whose RunInstances answer is lost: one live instance per slot`, async () => {

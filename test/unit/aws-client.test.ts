@@ -44,6 +44,18 @@ describe('aws client settings and time limits', () => {
     expect(connect?.code).to.equal('NETWORK_TIMEOUT')
     expect(connect?.message).to.include('connect timeout of 10 s')
     expect(request?.message).to.include('request timeout of 60 s').and.include('8 attempts in 12 s')
+    // The SDK names a reset connection TimeoutError too (seen against a proxy that resets after
+    // the request): it is not a connect timeout, and the request may have been carried out.
+    const reset = networkError(
+      Object.assign(new Error('socket hang up'), {name: 'TimeoutError', code: 'ECONNRESET'}),
+      'EC2',
+      'E',
+      T,
+      5_000,
+    )
+    expect(reset?.code).to.equal('NETWORK_ERROR')
+    expect(reset?.message).to.include('closed the connection before answering (ECONNRESET')
+    expect(reset?.message).to.not.include('connect timeout')
     const refused = networkError(Object.assign(new Error('x'), {code: 'ECONNREFUSED'}), 'EC2', 'E', T, 0)
     expect(refused?.code).to.equal('NETWORK_ERROR')
     expect(networkError(Object.assign(new Error('x'), {name: 'AuthFailure'}), 'EC2', 'E', T, 0)).to.equal(

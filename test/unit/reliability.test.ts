@@ -17,12 +17,14 @@ import {
 } from '@aws-sdk/client-ec2'
 import {type AwsStub, mockClient} from 'aws-sdk-client-mock'
 import {expect} from 'chai'
+import sinon from 'sinon'
 
 import {SdkEc2Port} from '../../src/aws/ec2.js'
 import type {ResolvedConfig} from '../../src/config/schema.js'
 import {AwsError, ExitCode, InterruptedError, PartialFailureError} from '../../src/errors.js'
-import {launchToken} from '../../src/project/apply.js'
+import {LAUNCH_TOKEN_WINDOW_MS, launchToken} from '../../src/project/apply.js'
 import type {RawInstance} from '../../src/project/observe.js'
+import type {LaunchRequest} from '../../src/project/ports.js'
 import {Project} from '../../src/project/project.js'
 import {testConfig} from '../support/fixtures.js'
 
@@ -278,28 +280,66 @@ describe('reliability (mocked SDK)', () => {
 
   describe('idempotent launches', () => {
     const obs = (id: string, state: RawInstance['state']) => ({id, state}) as RawInstance
-    it('the ClientToken is a function of project, slots, spec and observed state only', () => {
-      const a = launchToken('p', [1, 2], 'abc', [obs('i-1', 'running'), obs('i-2', 'stopped')])
-      expect(launchToken('p', [1, 2], 'abc', [obs('i-2', 'stopped'), obs('i-1', 'running')])).to.equal(a)
+    const request = (over: Partial<Omit<LaunchRequest, 'clientToken'>> = {}) => ({
+      ami: 'ami-1',
+      instanceType: 't3.micro',
+      minCount: 1,
+      maxCount: 2,
+      tags: {ProjectName: 'wolphin.p', 'wolphin:spec': 'abc', 'wolphin:slots': '1-2'},
+      securityGroups: [],
+      imdsv2: true,
+      ...over,
+    })
+    const at = new Date('2026-12-03T10:00:05Z')
+    const seen = [obs('i-1', 'running'), obs('i-2', 'stopped')]
+
+    it('the ClientToken is a function of the whole request, the observed state and the minute', () => {
+      const a = launchToken(request(), seen, at)
+      // Order does not matter: of the observation, nor of the request's keys and tags.
+      expect(launchToken(request(), [...seen].reverse(), at)).to.equal(a)
+      const {tags, ...rest} = request()
+      const reordered = {tags: Object.fromEntries(Object.entries(tags).reverse()), ...rest}
+      expect(launchToken(reordered, seen, at)).to.equal(a)
+      // Within the window: the same token (two runs planning the same launch start it once).
+      expect(launchToken(request(), seen, new Date(at.getTime() + 50_000))).to.equal(a)
       expect(a).to.match(/^wolphin-[0-9a-f]{48}$/)
       expect(a.length).to.be.at.most(64) // EC2's limit
       for (const other of [
-        launchToken('q', [1, 2], 'abc', [obs('i-1', 'running'), obs('i-2', 'stopped')]),
-        launchToken('p', [1, 3], 'abc', [obs('i-1', 'running'), obs('i-2', 'stopped')]),
-        launchToken('p', [1, 2], 'abd', [obs('i-1', 'running'), obs('i-2', 'stopped')]),
-        launchToken('p', [1, 2], 'abc', [obs('i-1', 'running'), obs('i-2', 'running')]),
+        // A lease ends at another time: another request, so never the same token (EC2 would
+        // answer IdempotentParameterMismatch).
+        launchToken(request({tags: {...tags, 'wolphin:expires-at': '2026-12-03T18:00:05.000Z'}}), seen, at),
+        launchToken(request({minCount: 2}), seen, at),
+        launchToken(request({subnet: 'subnet-2'}), seen, at),
+        launchToken(request({userData: 'x'}), seen, at),
+        launchToken(request(), [obs('i-1', 'running'), obs('i-2', 'running')], at),
       ])
         expect(other).to.not.equal(a)
+      // The same launch from the same (empty) observation an hour later, e.g. a project made again
+      // after its terminated instances left the listing: EC2 keeps tokens for a day after, and
+      // would answer with the old reservation, so the token is a new one.
+      expect(launchToken(request(), [], new Date(at.getTime() + 3_600_000))).to.not.equal(
+        launchToken(request(), [], at),
+      )
     })
 
-    it('two creates planned from the same observation send the same ClientToken', async () => {
-      ec2.on(DescribeInstancesCommand).resolves({Reservations: []})
-      ec2.on(RunInstancesCommand).resolves({Instances: [sdkInstance('i-new', 'pending', ours(1))]})
-      await project().create({wait: false})
-      await project().create({wait: false})
-      const tokens = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)
-      expect(tokens).to.have.length(2)
-      expect(tokens[0]).to.equal(tokens[1])
-    })
+    for (const [gapMs, same] of [
+      [1_000, true],
+      [LAUNCH_TOKEN_WINDOW_MS + 1_000, false],
+    ] as const)
+      it(`two creates planned from the same observation ${gapMs / 1000} s apart send ${same ? 'the same' : 'another'} ClientToken`, async () => {
+        const clock = sinon.useFakeTimers({now: new Date('2026-12-03T10:00:05Z'), toFake: ['Date']})
+        try {
+          ec2.on(DescribeInstancesCommand).resolves({Reservations: []})
+          ec2.on(RunInstancesCommand).resolves({Instances: [sdkInstance('i-new', 'pending', ours(1))]})
+          await project().create({wait: false})
+          clock.tick(gapMs)
+          await project().create({wait: false})
+        } finally {
+          clock.restore()
+        }
+        const tokens = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)
+        expect(tokens).to.have.length(2)
+        expect(tokens[0] === tokens[1]).to.equal(same)
+      })
   })
 })
