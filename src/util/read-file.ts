@@ -42,6 +42,8 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<{
     if (code === 'ENOENT') throw new UnreadableFileError('missing', WHY.missing)
     if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError('denied', WHY.denied)
     if (code === 'EISDIR') throw new UnreadableFileError('directory', WHY.directory)
+    // A socket (/dev/stdin of a process whose stdin is one) cannot be opened at all.
+    if (code === 'ENXIO') throw new UnreadableFileError('not-a-file', WHY['not-a-file'])
     throw new UnreadableFileError('error', String((e as Error).message).split('\n')[0])
   }
   try {
