@@ -86,6 +86,23 @@ export async function sshConfigForProject(
   const cwd = opts.cwd ?? process.cwd()
   const identityFile = ssh.key ? path.resolve(cwd, expandHome(ssh.key)) : null
   const policy = ssh.hostKeys
+  const b = ssh.bastion
+  const knownHostsFile = policy === 'off' ? null : opts.knownHostsFile
+  const bastion = b
+    ? {
+        alias: bastionAlias(project.name),
+        hostName: b.host,
+        port: b.port ?? 22,
+        user: b.user ?? project.config.user,
+        identityFile: b.key ? path.resolve(cwd, expandHome(b.key)) : identityFile,
+        knownHostsFile:
+          policy === 'off' ? null : path.resolve(cwd, expandHome(ssh.knownHostsFile ?? '~/.ssh/known_hosts')),
+      }
+    : null
+  // What the config holds that does not come from EC2 is checked now, before any AWS call.
+  renderConfig(project.name, [], bastion, knownHostsFile)
+  if (identityFile) sshConfigArg('ssh.key', identityFile, {tokens: true})
+  if (knownHostsFile) sshConfigArg('known_hosts file', knownHostsFile, {tokens: true})
   // Keys verified by the policy, by instance id.
   const keys = new Map<string, Buffer>()
   let connector: (Connector & {close(): void}) | null = null
@@ -122,21 +139,6 @@ export async function sshConfigForProject(
         }
       })
     }
-    const b = ssh.bastion
-    const knownHostsFile = policy === 'off' ? null : opts.knownHostsFile
-    const bastion = b
-      ? {
-          alias: bastionAlias(project.name),
-          hostName: b.host,
-          port: b.port ?? 22,
-          user: b.user ?? project.config.user,
-          identityFile: b.key ? path.resolve(cwd, expandHome(b.key)) : identityFile,
-          knownHostsFile:
-            policy === 'off'
-              ? null
-              : path.resolve(cwd, expandHome(ssh.knownHostsFile ?? '~/.ssh/known_hosts')),
-        }
-      : null
     const failed = new Set(unreachable.map((u) => u.id))
     const hosts: SshHostEntry[] = targets
       .filter((t) => !failed.has(t.id))

@@ -115,6 +115,20 @@ describe('integration: nothing in a config or a tag can add a line to the genera
       })
   })
 
+  it('ssh-config --known-hosts holding a newline: exit 2, one line, no AWS call', async () => {
+    const r = await run(
+      'kh.json',
+      config('good', {hostKeys: 'tofu'}),
+      'ssh-config',
+      '--known-hosts',
+      `${dir}/kh\n  ProxyCommand sh -c 'id > PWNED'`,
+    )
+    expect(r.code, r.stderr).to.equal(2)
+    expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1)
+    expect(r.stderr).to.match(/known_hosts file: .*expected a file path without control characters/)
+    expect(r.calls, 'AWS calls').to.equal(0)
+  })
+
   it('a tag holding a newline and a ProxyCommand: that instance is unreachable, nothing runs', async () => {
     let r = await run('evil.json', config('evil', {}), 'ssh', '1', '--', 'true')
     expect(r.code, r.stderr).to.equal(1)
