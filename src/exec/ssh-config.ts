@@ -11,6 +11,7 @@ import path from 'node:path'
 import {ConfigError, ExitCode, UsageError, WolphinError} from '../errors.js'
 import type {Selector} from '../selectors/index.js'
 import {pool} from '../util/async.js'
+import {UnreadableFileError, writeRegularFile} from '../util/read-file.js'
 import {isHostAlias, isHostName, isLoginName, sshConfigArg} from '../util/ssh-words.js'
 import type {HostKeySubject, HostKeyVerifier} from './host-keys.js'
 import {expandHome} from './keys.js'
@@ -267,10 +268,18 @@ export function renderKnownHosts(hosts: SshHostEntry[]): string {
     .join('')
 }
 
-/** Writes the known_hosts text (its folder made 0700 when missing). */
+/**
+ * Writes the known_hosts text (its folder made 0700 when missing). A path that is not a regular
+ * file (a FIFO would block) is refused: a ConfigError.
+ */
 export async function writeKnownHosts(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
-  await writeFile(file, text, {mode: 0o644})
+  try {
+    await writeRegularFile(file, text, 0o644)
+  } catch (e) {
+    if (!(e instanceof UnreadableFileError)) throw e
+    throw new ConfigError(`known_hosts file ${file}: cannot write it (${e.why})`)
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Reading a file the user named (a key, a known_hosts file, the pin record, a config, an AWS config
- * file). Only a regular file is read, and at most `maxBytes` of it. The file is opened with
+ * Reading (and writing) a file the user named (a key, a known_hosts file, the pin record, a config,
+ * an AWS config file, `ssh-config --known-hosts`). Only a regular file is read, and at most `maxBytes` of it. The file is opened with
  * O_NONBLOCK and checked on the open handle (no window between a check and the open): opening a
  * FIFO without it blocks a libuv worker thread until a writer comes, and such a thread blocks even
  * process.exit (libuv joins its threads on the way out), so a Ctrl-C or SIGTERM summary would be
@@ -66,6 +66,38 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<{
     }
     if (length > maxBytes) throw tooLarge(`more than ${maxBytes}`)
     return {data: buf.subarray(0, length), mode: st.mode & 0o7777}
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Writes `data` to `file` the user named (created with `mode` when missing, else truncated), the
+ * same way: opened O_NONBLOCK and checked on the handle, so a FIFO (opening one to write blocks
+ * until a reader comes) or a device is refused, never written to; an UnreadableFileError then.
+ */
+export async function writeRegularFile(file: string, data: string | Buffer, mode: number): Promise<void> {
+  let handle
+  try {
+    handle = await open(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0),
+      mode,
+    )
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') throw new UnreadableFileError('directory', WHY.directory)
+    if (code === 'ENXIO') throw new UnreadableFileError('not-a-file', WHY['not-a-file'])
+    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFileError('denied', WHY.denied)
+    if (code === 'ENOENT') throw new UnreadableFileError('missing', 'no such directory')
+    throw new UnreadableFileError('error', String((e as Error).message).split('\n')[0])
+  }
+  try {
+    const st = await handle.stat()
+    if (!st.isFile()) throw new UnreadableFileError('not-a-file', WHY['not-a-file'])
+    // Truncated only now that it is known to be a regular file.
+    await handle.truncate(0)
+    await handle.writeFile(data)
   } finally {
     await handle.close()
   }

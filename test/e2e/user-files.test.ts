@@ -45,6 +45,15 @@ describe('e2e: a FIFO where wolphin reads a file never hangs it', function () {
     }
   })
 
+  it('ssh-config --known-hosts FIFO: refused at once, never written to', async () => {
+    const f = fleet()
+    const fifo = path.join(f.dir, 'out.fifo')
+    execFileSync('mkfifo', [fifo])
+    const r = await runCli(['ssh-config', '--known-hosts', fifo], {cwd: f.dir, env: f.env, timeoutMs: 30_000})
+    expect(r.code, r.stderr).to.equal(2)
+    expect(r.stderr).to.match(/known_hosts file .*out\.fifo: cannot write it \(not a regular file\)/)
+  })
+
   it('ssh.key is a FIFO: exit 2, one line, at once', async () => {
     const f = fleet()
     const fifo = path.join(f.dir, 'key.fifo')

@@ -1,11 +1,11 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {expect} from 'chai'
 
-import {readRegularFile, UnreadableFileError} from '../../src/util/read-file.js'
+import {readRegularFile, UnreadableFileError, writeRegularFile} from '../../src/util/read-file.js'
 
 describe('readRegularFile: what wolphin reads on the user\u2019s say-so', () => {
   let dir: string
@@ -36,6 +36,18 @@ describe('readRegularFile: what wolphin reads on the user\u2019s say-so', () => 
     expect(await reason(readRegularFile(path.join(dir, 'none'), 100))).to.equal('missing')
     await writeFile(path.join(dir, 'big'), Buffer.alloc(101))
     expect(await reason(readRegularFile(path.join(dir, 'big'), 100))).to.equal('too-large')
+  })
+
+  it('writeRegularFile writes a regular file and refuses a FIFO or a device at once, untouched', async () => {
+    const f = path.join(dir, 'w')
+    await writeRegularFile(f, 'long text here', 0o600)
+    await writeRegularFile(f, 'short', 0o600)
+    expect(await readFile(f, 'utf8')).to.equal('short')
+    const fifo = path.join(dir, 'wfifo')
+    execFileSync('mkfifo', [fifo])
+    expect(await reason(writeRegularFile(fifo, 'x', 0o600))).to.equal('not-a-file')
+    expect(await reason(writeRegularFile('/dev/null', 'x', 0o600))).to.equal('not-a-file')
+    expect(await reason(writeRegularFile(dir, 'x', 0o600))).to.equal('directory')
   })
 
   it('leaves no worker thread blocked: the process exits right after refusing a FIFO', () => {
