@@ -221,7 +221,16 @@ export function planStop(selection: Instance[], opts: SelectionOptions): Plan {
 export function planReboot(selection: Instance[], opts: SelectionOptions & {hard: boolean}): Plan {
   const b = new PlanBuilder('reboot')
   const running = selection.filter((i) => i.state === 'running')
-  for (const i of selection) if (i.state !== 'running') b.skip(i, `not running (${i.state})`)
+  // A hard reboot cut off between its stop and its start leaves the instance stopped: say how to
+  // start it, since a reboot acts on running instances only.
+  for (const i of selection)
+    if (i.state !== 'running')
+      b.skip(
+        i,
+        i.state === 'stopped' || i.state === 'stopping'
+          ? `not running (${i.state}); \`wolphin start\` starts it`
+          : `not running (${i.state})`,
+      )
   if (!running.length) return b.build()
   if (!opts.hard) {
     b.add({kind: 'reboot', ids: ids(running)})

@@ -238,6 +238,11 @@ describe('planners', () => {
         [1, [0], 'wait', running, 'stopped'],
         [2, [1], 'start', running],
       ])
+      // What a hard reboot cut off between stop and start leaves: skipped, with how to start it.
+      const skipped = planReboot(originalFixture(), {wait: true, hard: true}).skipped
+      const stopped = skipped.filter((x) => x.state === 'stopped')
+      expect(stopped.length).to.be.greaterThan(0)
+      for (const x of stopped) expect(x.reason).to.equal('not running (stopped); `wolphin start` starts it')
     })
 
     it('terminate: everything not gone, waits for shutting-down too', () => {
