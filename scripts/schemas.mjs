@@ -26,6 +26,7 @@ export const DOCUMENTS = {
   validate: 'ValidateDocument',
   config: 'ConfigDocument',
   init: 'InitDocument',
+  'ssh-config': 'SshConfigDocument',
   error: 'ErrorDocument',
 }
 

@@ -10,7 +10,10 @@ import {versioned} from './json.js'
 import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {SELECTOR_TIMEOUT_MS, type Selector, selectorFromFlags} from './selectors/index.js'
-import {stdoutClosed} from './util/stdout-closed.js'
+import {onlyOurStdoutErrorHandler, stdoutClosed} from './util/stdout-closed.js'
+
+// Loaded after @oclif/core/command, which adds a stdout error handler of its own (see the function).
+onlyOurStdoutErrorHandler()
 
 /** The signals that interrupt an operation gracefully (see BaseCommand#interruptSignal). */
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -220,7 +223,7 @@ export abstract class BaseCommand extends Command {
       // The reader of stdout went away (`| head`): what runs on instances is stopped as on
       // SIGPIPE, rather than left running behind an exit.
       stdoutClosed.handler = () => {
-        if (!listened) process.exit(0)
+        if (!listened) process.exit(stdoutClosed.failure?.exitCode ?? 0)
         if (!ac.signal.aborted) ac.abort('SIGPIPE')
       }
     }
@@ -344,6 +347,8 @@ export abstract class BaseCommand extends Command {
     for (const [sig, h] of this.onInterrupt) process.removeListener(sig, h)
     stdoutClosed.handler = null
     if (this.finishProgress) await this.finishProgress().catch(() => {})
+    // stdout failed (its line is on stderr, entry.ts) under a command that otherwise succeeded.
+    if (stdoutClosed.failure && !err) this.exit(stdoutClosed.failure.exitCode)
     return super.finally(err)
   }
 
@@ -359,15 +364,24 @@ export abstract class BaseCommand extends Command {
       err.constructor?.name === 'ExitError'
     )
       throw err
-    const code =
-      err instanceof WolphinError ? err.exitCode : err.oclif?.exit === 2 ? ExitCode.Usage : ExitCode.Failure
+    // stdout failed while the command ran (its line already on stderr, entry.ts): exit 1.
+    const code = stdoutClosed.failure
+      ? stdoutClosed.failure.exitCode
+      : err instanceof WolphinError
+        ? err.exitCode
+        : err.oclif?.exit === 2
+          ? ExitCode.Usage
+          : ExitCode.Failure
     const message = this.errorMessage(err)
     if (err instanceof AlreadyReported) {
       // The command wrote its own report (a streamed --json document).
+    } else if (this.jsonEnabled() && stdoutClosed.failure) {
+      // The document has nowhere to go; the one line on stderr says why.
     } else if (this.jsonEnabled()) {
       this.logJson(this.errorJson(err))
     } else {
-      process.stderr.write(`wolphin: error: ${message}\n`)
+      // After a failed stdout (its error line already written): what followed, as its detail.
+      process.stderr.write(stdoutClosed.failure ? `  ${message}\n` : `wolphin: error: ${message}\n`)
       if (err instanceof PartialFailureError)
         for (const f of err.failures)
           process.stderr.write(`  ${f.id}${f.name ? ` (${f.name})` : ''}: ${f.reason}\n`)

@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs'
 import {arch, platform, release} from 'node:os'
 import v8 from 'node:v8'
 
-import {stdoutClosed} from './util/stdout-closed.js'
+import {onStdoutError} from './util/stdout-closed.js'
 
 interface PackageJson {
   name: string
@@ -46,15 +46,8 @@ function fastVersion(): boolean {
 
 export async function main(): Promise<void> {
   if (fastVersion()) return
-  // A reader that went away (`wolphin status --json | head`) is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    // EPIPE: the reader went away; EIO: the terminal hung up (SIGHUP follows or came first).
-    if (e.code === 'EPIPE' || e.code === 'EIO') {
-      if (stdoutClosed.handler) return stdoutClosed.handler()
-      process.exit(0)
-    }
-    throw e
-  })
+  // A failed write to stdout: one place decides (a reader gone: exit 0; a full disk: one line, 1).
+  process.stdout.on('error', onStdoutError)
   // Keep V8's young generation at its initial size instead of letting it double as garbage comes
   // in: a status over 2000 instances peaked at ~310 MB RSS with the default growth and ~190 MB
   // without it, and ran no slower (docs/benchmarks.md). A GC sizing heuristic only.

@@ -32,3 +32,31 @@ export const durationFlag = Flags.custom<number, {allowZero?: boolean; example?:
     return ms / 1000
   },
 })
+
+/** A command line split at its first "--": what wolphin parses, and the remote command (null without "--"). */
+export interface DashDashSplit {
+  own: string[]
+  command: string[] | null
+}
+
+/**
+ * Splits at the FIRST "--" before oclif parses anything. oclif's parser re-sorts its leftover words
+ * by where each first occurs in the whole line, so a word after "--" equal to an earlier one (`-i`,
+ * `--env`, a second `--`) would move to the front: the remote command is never given to it.
+ */
+export function splitAtDashDash(argv: string[]): DashDashSplit {
+  const dash = argv.indexOf('--')
+  return dash === -1 ? {own: argv, command: null} : {own: argv.slice(0, dash), command: argv.slice(dash + 1)}
+}
+
+/**
+ * The words of the remote command (exec, ssh): after "--", exactly as given; without "--", the
+ * positional words in the order typed (oclif's `raw`, not its re-sorted `argv`, which would move a
+ * repeated word). oclif itself refuses a word before "--" that looks like a flag wolphin lacks.
+ */
+export function remoteCommandWords(
+  split: DashDashSplit,
+  parsed: {raw: Array<{type: string; input: string}>},
+): string[] {
+  return split.command ?? parsed.raw.filter((r) => r.type === 'arg').map((r) => r.input)
+}

@@ -5,6 +5,7 @@
  * way a reader could trip on (a key removed or retyped); new keys alone do not change it.
  */
 import type {ConfigResult} from './config/describe.js'
+import type {SshConfigResult} from './exec/ssh-config.js'
 import type {ExecResult} from './exec/types.js'
 import type {LsResult, ReapResult} from './project/fleet.js'
 import type {ExtendResult, OperationResult, StatusResult} from './project/project.js'
@@ -37,6 +38,9 @@ export type ExtendDocument = Versioned & ExtendResult
 export type ValidateDocument = Versioned & ValidationResult
 /** `config --json`. */
 export type ConfigDocument = Versioned & ConfigResult
+/** `wolphin ssh-config --json`: the Host entries, the known_hosts text, and what had no entry. */
+export type SshConfigDocument = Versioned & SshConfigResult
+
 /** `init --json`. */
 export type InitDocument = Versioned & {file: string; project: string; asked: boolean}
 

@@ -34,6 +34,20 @@ export function clientSettings(opts: AwsOptions) {
   }
 }
 
+/**
+ * The one constructor call of every SDK client wolphin makes: the shared settings (region, profile,
+ * retries, timeouts; the endpoint comes from AWS_ENDPOINT_URL[_SERVICE], which the SDK reads) and
+ * every call bounded by the total budget. test/unit/aws-client.test.ts checks that no other file
+ * constructs a client.
+ */
+export function sdkClient<C extends Sendable>(
+  Client: new (settings: ReturnType<typeof clientSettings>) => C,
+  service: AwsService,
+  opts: AwsOptions,
+): C {
+  return boundCalls(new Client(clientSettings(opts)), service, opts)
+}
+
 /** The endpoint a client of `service` talks to, as a user would recognise it in an error. */
 export function endpointOf(service: AwsService, region: string | undefined, env = process.env): string {
   const custom = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL

@@ -18,7 +18,7 @@ import type {InstanceState} from '../project/types.js'
 import {PROJECT_PREFIX, Tag} from '../project/tags.js'
 import {AwsError, PartialFailureError, type TargetFailure} from '../errors.js'
 import {type DescribePage, parseDescribeInstances} from './describe-xml.js'
-import {type AwsOptions, boundCalls, clientSettings} from './client.js'
+import {type AwsOptions, sdkClient} from './client.js'
 import {mapAwsError} from './errors.js'
 import {pool} from '../util/async.js'
 
@@ -34,6 +34,7 @@ const {
   StopInstancesCommand,
   TerminateInstancesCommand,
   CreateTagsCommand,
+  DeleteTagsCommand,
 } = createRequire(import.meta.url)('@aws-sdk/client-ec2') as typeof Ec2Sdk
 type EC2Client = Ec2ClientType
 
@@ -44,7 +45,7 @@ export const PAGE_SIZE = 1000
 export type {AwsOptions}
 
 export function createEc2Client(opts: AwsOptions): EC2Client {
-  const client = boundCalls(new EC2Client(clientSettings(opts)), 'EC2', opts)
+  const client = sdkClient(EC2Client, 'EC2', opts)
   // wolphin configures no SDK logger, yet the SDK's logger middleware deep-copies every answer
   // through its sensitive-data filter to build a log entry nobody reads (measured: ~30 ms per 200
   // instances, the largest single cost of `status` after loading the SDK; see docs/benchmarks.md).
@@ -411,6 +412,11 @@ export class SdkEc2Port implements Ec2Port, FleetPort {
   createTags(ids: string[], tags: Record<string, string>) {
     return this.batched(ids, 'CreateTags', (Resources) =>
       this.client.send(new CreateTagsCommand({Resources, Tags: tagList(tags)})),
+    )
+  }
+  deleteTags(ids: string[], keys: string[]) {
+    return this.batched(ids, 'DeleteTags', (Resources) =>
+      this.client.send(new DeleteTagsCommand({Resources, Tags: keys.map((Key) => ({Key}))})),
     )
   }
 

@@ -1,6 +1,6 @@
 /**
- * The SSM port over @aws-sdk/client-ssm: Run Command for instances without inbound SSH. Loaded
- * lazily, like the EC2 port.
+ * The SSM port (src/project/ports.ts) over @aws-sdk/client-ssm: Run Command for instances without
+ * inbound SSH. Loaded lazily, like the EC2 port.
  */
 import {
   CancelCommandCommand,
@@ -12,41 +12,15 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm'
 
-import {type AwsOptions, boundCalls, clientSettings} from './client.js'
+import type {InvocationOutput, InvocationStatus, SsmPort} from '../project/ports.js'
+import {type AwsOptions, sdkClient} from './client.js'
 import {mapAwsError} from './errors.js'
 
 /** SendCommand takes at most 50 instance ids. */
 export const SSM_BATCH_SIZE = 50
 
-export interface InvocationStatus {
-  instanceId: string
-  /** Pending | InProgress | Delayed | Success | Cancelled | TimedOut | Failed | Cancelling */
-  status: string
-  statusDetails: string
-}
-
-export interface InvocationOutput extends InvocationStatus {
-  responseCode: number
-  stdout: string
-  stderr: string
-}
-
-export interface SsmPort {
-  /** AWS-RunShellScript on up to 50 instances; returns the command id. */
-  sendCommand(
-    ids: string[],
-    command: string,
-    opts: {executionTimeoutSeconds: number; maxConcurrency?: number},
-  ): Promise<string>
-  listInvocations(commandId: string, signal?: AbortSignal): Promise<InvocationStatus[]>
-  getInvocation(commandId: string, instanceId: string, signal?: AbortSignal): Promise<InvocationOutput>
-  /** The ids among `ids` that SSM manages and reports online. */
-  onlineManaged(ids: string[]): Promise<Set<string>>
-  cancel(commandId: string, ids: string[], signal?: AbortSignal): Promise<void>
-}
-
 export function createSsmClient(opts: AwsOptions): SSMClient {
-  return boundCalls(new SSMClient(clientSettings(opts)), 'SSM', opts)
+  return sdkClient(SSMClient, 'SSM', opts)
 }
 
 /** One GetParameter: the value of a Systems Manager parameter (`name`, `name:version`, an ARN). */

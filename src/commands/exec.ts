@@ -12,7 +12,7 @@ import {
 } from '../base-command.js'
 import {InterruptedError, PartialFailureError, UsageError} from '../errors.js'
 import type {OutputSink} from '../exec/output.js'
-import {durationFlag} from '../flags.js'
+import {durationFlag, remoteCommandWords, splitAtDashDash} from '../flags.js'
 import type {ExecEventSink, ExecResult} from '../exec/types.js'
 import type {ExecOutput} from '../ui/exec-output.js'
 
@@ -179,8 +179,10 @@ say what was stopped.`
   }
 
   async run(): Promise<ExecResult | undefined> {
-    const {flags, argv} = await this.parse(Exec)
-    const command = (argv as string[]).join(' ').trim()
+    const split = splitAtDashDash(this.argv)
+    const parsed = await this.parse(Exec, split.own)
+    const {flags} = parsed
+    const command = remoteCommandWords(split, parsed).join(' ').trim()
     if (!command) throw new UsageError('exec: no command given; expected: wolphin exec [flags] -- COMMAND...')
     const {parseEnv} = await import('../exec/remote-command.js')
     const env = parseEnv(flags.env)
@@ -191,6 +193,11 @@ say what was stopped.`
       const st = await stat(flags['output-dir']).catch(() => null)
       if (st && !st.isDirectory())
         throw new UsageError(`--output-dir: ${flags['output-dir']} exists and is not a directory`)
+      const {OutputFiles} = await import('../exec/output-files.js')
+      const {NotOursError} = await import('../util/no-follow.js')
+      await OutputFiles.check(path.resolve(flags['output-dir'])).catch((e: unknown) => {
+        throw e instanceof NotOursError ? new UsageError(`--output-dir: ${e.message}`) : e
+      })
     }
     const prefix = flags.prefix && !flags.raw
     const {selector, json, project, terminal, fanOut} = await this.openFanOut({...flags, prefix})

@@ -6,6 +6,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand, selectionFlags} from '../base-command.js'
 import {UsageError} from '../errors.js'
+import {remoteCommandWords, splitAtDashDash} from '../flags.js'
 
 export default class Ssh extends BaseCommand {
   static summary = 'Log in to one instance with the system ssh (or run one command there).'
@@ -33,17 +34,29 @@ terminal is allocated when ssh's standard input is one (as ssh does); -t forces 
     }),
   }
 
+  // No --json: what ssh prints is the remote command's own output (or a login), never a document.
+  // Asked for anyway, the refusal is one JSON document (jsonEnabled below), exit 2.
+  static enableJsonFlag = false
+
+  jsonEnabled(): boolean {
+    return splitAtDashDash(this.argv).own.includes('--json')
+  }
+
   async run(): Promise<void> {
     // Everything after "--" is the remote command; before it, flags and SLOT.
-    const dash = this.argv.indexOf('--')
-    const before = dash >= 0 ? this.argv.slice(0, dash) : this.argv
-    const command = dash >= 0 ? this.argv.slice(dash + 1) : []
-    const {flags, args, argv} = await this.parse(Ssh, before)
+    const split = splitAtDashDash(this.argv)
+    if (split.own.includes('--json'))
+      throw new UsageError(
+        'ssh: --json is not available: ssh prints what the remote command prints; for a JSON result use wolphin exec -i SLOT --json -- COMMAND',
+      )
+    const parsed = await this.parse(Ssh, split.own)
+    const {flags, args, argv} = parsed
     if (argv.length > 1)
       throw new UsageError(
         `ssh: unexpected ${argv.slice(1).join(' ')}; put the command after "--": wolphin ssh ${args.slot} -- COMMAND`,
       )
-    if (dash >= 0 && !command.length) throw new UsageError('ssh: no command after "--"')
+    const command = split.command ? remoteCommandWords(split, parsed) : []
+    if (split.command && !command.length) throw new UsageError('ssh: no command after "--"')
     const selector = await this.selection(flags)
     const project = await this.openProject(flags)
     const {prepareLogin} = await import('../exec/ssh-config.js')

@@ -12,6 +12,7 @@ import type {SFTPWrapper, Stats} from 'ssh2'
 
 import {UsageError} from '../errors.js'
 import {pool} from '../util/async.js'
+import {NotOursError, ownDirectory} from '../util/no-follow.js'
 import {CopyError, type CopyFailure, type CopyOutcome} from './put.js'
 import {
   call,
@@ -169,7 +170,11 @@ export async function getOverSftp(
   const localOf = (e: RemoteEntry) => (e.rel ? path.join(top, ...e.rel.split('/')) : top)
 
   // Directories: made (or found) without following symlinks; modes set at the end on those made.
-  await mkdir(dest, {recursive: true})
+  // LOCAL/<instance> itself too (the rule of src/util/no-follow.ts, shared with exec --output-dir).
+  await mkdir(path.dirname(dest), {recursive: true})
+  await ownDirectory(dest).catch((e: unknown) => {
+    throw e instanceof NotOursError ? new CopyError([{path: remote, error: e.message}], KEPT) : e
+  })
   const made: Array<{p: string; mode: number}> = []
   const failedDirs: string[] = []
   const dirs = entries

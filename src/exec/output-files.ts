@@ -4,9 +4,10 @@
  * JSON document of any size is written without holding the output in memory).
  */
 import {createWriteStream, type WriteStream} from 'node:fs'
-import {mkdir} from 'node:fs/promises'
+import {mkdir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
+import {openNoFollow, ownDirectory, refuseSymlink} from '../util/no-follow.js'
 import {type Delivery, type OutputSink, Utf8Check} from './output.js'
 import type {OutputStream, TargetRef} from './types.js'
 
@@ -76,9 +77,12 @@ export class OutputFiles implements OutputSink {
   }
 
   private async create(f: OpenFile): Promise<WriteStream> {
-    await mkdir(path.dirname(f.path), {recursive: true})
+    // DIR is the user's (made if missing); the instance folder and its files are never followed
+    // through a symlink (src/util/no-follow.ts).
+    await mkdir(this.dir, {recursive: true})
+    await ownDirectory(path.dirname(f.path))
     // Truncated: a re-run replaces what an earlier run wrote.
-    const stream = createWriteStream(f.path, {flags: 'w'})
+    const stream = createWriteStream('', {fd: await openNoFollow(f.path)})
     f.stream = stream
     f.closed = new Promise((resolve) => {
       stream.once('close', resolve)
@@ -130,6 +134,20 @@ export class OutputFiles implements OutputSink {
     }
     const failed = f.stdout.error ?? f.stderr.error
     if (failed) throw new Error(`writing ${this.dirOf(t)}: ${failed.message}`)
+  }
+
+  /**
+   * Refuses DIR before anything runs when an entry in it (a would-be instance folder), or a stdout
+   * or stderr file in one, is a symlink: not ours to write through. Any entry counts, since which
+   * instances are selected is not known yet; other files of the user's there are left alone.
+   */
+  static async check(dir: string): Promise<void> {
+    const entries = await readdir(dir).catch(() => [])
+    for (const name of entries.sort()) {
+      const folder = path.join(dir, name)
+      if (!(await refuseSymlink(folder))?.isDirectory()) continue
+      for (const s of ['stdout', 'stderr']) await refuseSymlink(path.join(folder, s))
+    }
   }
 
   /** What was written for the target's stream, if the target produced any file. */

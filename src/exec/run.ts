@@ -6,11 +6,10 @@ import path from 'node:path'
 
 import type {SFTPWrapper} from 'ssh2'
 
-import type {SsmPort} from '../aws/ssm.js'
 import type {ResolvedConfig} from '../config/schema.js'
 import {ExitCode} from '../errors.js'
 import {applySelector, type Selector} from '../selectors/index.js'
-import type {AwsOptions, Ec2Port} from '../project/ports.js'
+import {type AwsOptions, awsOptionsOf, type Ec2Port, type SsmPort} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {getOverSftp, instanceFolder, planGet} from './get.js'
@@ -338,13 +337,7 @@ export function copyWork(copy: CopyFn) {
 }
 
 function awsOf(project: ProjectLike) {
-  return (
-    project.awsOptions?.() ?? {
-      region: project.config.region,
-      maxAttempts: project.config.maxAttempts,
-      timeouts: project.config.timeouts,
-    }
-  )
+  return project.awsOptions?.() ?? awsOptionsOf(project.config)
 }
 
 /** What RunningHost#connect resolves to: an ssh2 `Client`, of which only `end` is typed here. */
@@ -387,6 +380,9 @@ export async function* runningInstances(
   const emit = opts.onEvent ?? (() => {})
   const connector = await sshConnector(project, opts, emit)
   const ssh = sshConfigOf(project.config)
+  /** One SFTP copy on one host: RunningHost's put and get. */
+  const copyOne = async (t: Target, copy: CopyFn) =>
+    (await fanOut([t], connector, {concurrency: 1}, copyWork(copy)))[0]
   try {
     const {running} = await selectRunning(project, selector, emit)
     const {targets, unresolved} = targetsOf(running, project.config)
@@ -414,23 +410,11 @@ export async function* runningInstances(
           )[0],
         put: async (local, remote) => {
           const plan = await planPut(local, remote, opts.cwd)
-          const [r] = await fanOut(
-            [t],
-            connector,
-            {concurrency: 1},
-            copyWork((sftp, signal) => putOverSftp(sftp, plan, signal)),
-          )
-          return r
+          return copyOne(t, (sftp, signal) => putOverSftp(sftp, plan, signal))
         },
         get: async (remote, local) => {
           const plan = await planGet(remote, local, opts.cwd)
-          const [r] = await fanOut(
-            [t],
-            connector,
-            {concurrency: 1},
-            copyWork((sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal)),
-          )
-          return r
+          return copyOne(t, (sftp, signal) => getOverSftp(sftp, plan.remote, plan.local, signal))
         },
         connect: async () => (await connector(t)).client,
       }

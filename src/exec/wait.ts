@@ -1,7 +1,7 @@
 import type {ResolvedConfig} from '../config/schema.js'
 import {HostKeyError, WaitTimeoutError} from '../errors.js'
 import {type EventSink, withCodes} from '../project/events.js'
-import type {Ec2Port} from '../project/ports.js'
+import {type AwsOptions, awsOptionsOf, type Ec2Port} from '../project/ports.js'
 import type {Instance} from '../project/types.js'
 import {resolveTarget} from './address.js'
 import {sleep} from '../util/async.js'
@@ -10,8 +10,10 @@ import {type Connector, createSshConnector, UnreachableError} from './ssh.js'
 import type {ExecEventSink} from './types.js'
 
 export interface WaitForSshOptions {
-  /** The EC2 port tofu pins host keys through; default: one built from config.region. */
+  /** The EC2 port tofu pins host keys through; default: one built from `aws`. */
   ec2?: () => Promise<Ec2Port>
+  /** The AWS options of that default port (a Project's awsOptions()); default: the config's. */
+  aws?: AwsOptions
   /** Default wait.timeout, in milliseconds. */
   timeoutMs?: number
   /** Default wait.interval, in milliseconds. */
@@ -38,15 +40,7 @@ export async function waitForSsh(
   let ec2: Promise<Ec2Port> | null = null
   const ec2Port =
     opts.ec2 ??
-    (() =>
-      (ec2 ??= import('../aws/ec2.js').then((m) =>
-        m.createEc2Port({
-          region: config.region,
-          maxAttempts: config.maxAttempts,
-          timeouts: config.timeouts,
-          credentials: config.credentials,
-        }),
-      )))
+    (() => (ec2 ??= import('../aws/ec2.js').then((m) => m.createEc2Port(opts.aws ?? awsOptionsOf(config)))))
   const timeoutMs = opts.timeoutMs ?? config.wait.timeout * 1000
   const intervalMs = opts.intervalMs ?? config.wait.interval * 1000
   const deadline = Date.now() + timeoutMs

@@ -13,9 +13,9 @@ import {
 import {type EmitSink, EventCode} from './events.js'
 import {isMember, type RawInstance, resolveSlot} from './observe.js'
 import {losesSlot} from './slots.js'
-import {describeAttempt, launchAttempts, nextAttempt} from './launch-order.js'
-import {type Action, describeAction, type Plan} from './plan.js'
-import {launchSettings} from './launch-settings.js'
+import {describeAttempt, type LaunchAttempt, launchAttempts, nextAttempt} from './launch-order.js'
+import {type Action, describeAction, type MarkKind, type Plan} from './plan.js'
+import {attemptRequest, launchSettings} from './launch-settings.js'
 import type {Ec2Port, LaunchRequest} from './ports.js'
 import {encodeSlots, instanceName, projectTagValue, slotsThatFit, Tag} from './tags.js'
 import {pool} from '../util/async.js'
@@ -149,36 +149,57 @@ function canonicalJson(value: unknown): string {
   )
 }
 
-export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
-  const sleep = interruptible(ctx.sleep ?? defaultSleep, ctx.signal)
-  const now = ctx.now ?? (() => new Date())
-  const produced = new Map<number, string[]>()
-  const done = new Map<number, Promise<void>>()
-  /** Action id -> what it did, for the report of an interrupted run. */
-  const finished = new Map<number, string>()
-  const result: ApplyResult = {
+/** What an action's handler reports, where it differs from the plain description. */
+interface Outcome {
+  /** The interruption report's line for the action (default: its plain description). */
+  finished?: string
+  /** The action:done message (default: its description). */
+  message?: string
+  /** The instances it produced or waited for. */
+  ids?: string[]
+}
+
+/** One action kind's work. */
+type Handler = (a: Action, run: PlanRun) => Promise<Outcome | void>
+
+/** The state of one applyPlan call that its handlers share. */
+class PlanRun {
+  readonly sleep: (ms: number) => Promise<void>
+  readonly now: () => Date
+  /** Launch action id -> the ids it launched. */
+  readonly produced = new Map<number, string[]>()
+  readonly result: ApplyResult = {
     launched: [],
     launchedRaw: [],
     lastObservation: null,
     observedAfterLaunches: false,
     failures: [],
   }
-  const launches = plan.actions.filter((a) => a.kind === 'launch').length
-  let launchesReturned = 0
-  let lastObservationAt = -Infinity
-  const byId = new Map(plan.actions.map((a) => [a.id, a]))
   /** Instances an action failed for: later actions (waits) leave them out. */
-  const failedIds = new Set<string>()
+  readonly failedIds = new Set<string>()
+  private readonly launches: number
+  private launchesReturned = 0
+  private lastObservationAt = -Infinity
+  private readonly byId: Map<number, Action>
 
-  // A batch that failed for some of its instances was done for the others: note them, go on.
-  const perInstance = async (a: Action, call: Promise<void>): Promise<void> => {
+  constructor(
+    plan: Plan,
+    readonly ctx: ApplyContext,
+  ) {
+    this.sleep = interruptible(ctx.sleep ?? defaultSleep, ctx.signal)
+    this.now = ctx.now ?? (() => new Date())
+    this.launches = plan.actions.filter((a) => a.kind === 'launch').length
+    this.byId = new Map(plan.actions.map((a) => [a.id, a]))
+  }
+
+  /** A batch that failed for some of its instances was done for the others: note them, go on. */
+  async perInstance(a: Action, call: Promise<void>): Promise<void> {
     try {
       await call
     } catch (e) {
       if (!(e instanceof PartialFailureError)) throw e
-      for (const f of e.failures) failedIds.add(f.id)
-      result.failures.push(...e.failures)
-      ctx.onEvent({
+      this.fail(e.failures)
+      this.ctx.onEvent({
         type: 'warn',
         code: EventCode.ActionPartial,
         data: {ids: e.failures.map((f) => f.id)},
@@ -187,74 +208,107 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     }
   }
 
+  fail(failures: TargetFailure[]) {
+    for (const f of failures) this.failedIds.add(f.id)
+    this.result.failures.push(...failures)
+  }
+
+  launched(a: Action, raws: RawInstance[]): string[] {
+    this.launchesReturned++
+    const ids = raws.map((r) => r.id)
+    this.result.launchedRaw.push(...raws)
+    this.produced.set(a.id, ids)
+    this.result.launched.push(...ids)
+    return ids
+  }
+
+  /** A wait's instances: its own and those its launch prerequisites produced, less the failed ones. */
+  waitIds(a: Action): string[] {
+    return [
+      ...a.ids,
+      ...a.deps.flatMap((d) => (this.byId.get(d)?.kind === 'launch' ? (this.produced.get(d) ?? []) : [])),
+    ].filter((id) => !this.failedIds.has(id))
+  }
+
+  /** Whether every launch of the plan has returned (before a wait starts observing). */
+  launchesDone(): boolean {
+    return this.launchesReturned === this.launches
+  }
+
+  /**
+   * Waits can run side by side (create: launched ones for running, extra ones for terminated):
+   * the result shows the newest observation, whichever wait ends last.
+   */
+  observed(seen: RawInstance[], at: number, afterLaunches: boolean) {
+    if (at < this.lastObservationAt) return
+    this.result.lastObservation = seen
+    this.result.observedAfterLaunches = afterLaunches
+    this.lastObservationAt = at
+  }
+}
+
+/** An EC2 call on a batch of instances that may fail for some of them. */
+const batchCall =
+  (method: 'startInstances' | 'stopInstances' | 'rebootInstances' | 'terminateInstances'): Handler =>
+  (a, run) =>
+    run.perInstance(a, run.ctx.port[method](a.ids))
+
+const MARK_TAG: Record<MarkKind, string> = {replaced: Tag.Replaced, rebooting: Tag.Rebooting}
+
+const HANDLERS: Record<Action['kind'], Handler> = {
+  launch: async (a, run) => {
+    const ids = run.launched(a, await launch(a, run.ctx, run.now()))
+    const plain = describeAction(a, new Map(), {notation: false})
+    return {
+      finished: `${plain}: launched ${ids.join(', ') || 'nothing'}`,
+      message: `${a.id} launched ${ids.join(', ')}`,
+      ids,
+    }
+  },
+  start: batchCall('startInstances'),
+  stop: batchCall('stopInstances'),
+  reboot: batchCall('rebootInstances'),
+  terminate: batchCall('terminateInstances'),
+  // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims); a hard
+  // reboot's: a re-run starts what it stopped (planReboot).
+  mark: (a, run) =>
+    run.ctx.port.createTags(a.ids, {[MARK_TAG[a.mark ?? 'replaced']]: a.value ?? run.now().toISOString()}),
+  unmark: (a, run) => run.ctx.port.deleteTags(a.ids, [MARK_TAG[a.mark ?? 'replaced']]),
+  wait: async (a, run) => {
+    const ids = run.waitIds(a)
+    if (a.until === 'ssh') {
+      if (!run.ctx.waitSsh) throw new WolphinError('waiting for ssh is not available here')
+      await run.ctx.waitSsh(ids)
+      return
+    }
+    const afterLaunches = run.launchesDone()
+    const waited = await waitFor(ids, a, run.ctx, run.sleep)
+    run.observed(waited.seen, waited.at, afterLaunches)
+    run.fail(waited.lost)
+    return {ids}
+  },
+}
+
+export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
+  const state = new PlanRun(plan, ctx)
+  const done = new Map<number, Promise<void>>()
+  /** Action id -> what it did, for the report of an interrupted run. */
+  const finished = new Map<number, string>()
   const run = async (a: Action): Promise<void> => {
     await Promise.all(a.deps.map((d) => done.get(d)!))
     if (ctx.signal?.aborted) throw new InterruptedError('interrupted')
     const message = describeAction(a)
-    // What the interruption report says it did: no plan notation outside a dry run.
-    const plain = describeAction(a, new Map(), {notation: false})
     ctx.onEvent({type: 'action:start', action: a, message})
-    let waitedIds: string[] | undefined
     try {
-      switch (a.kind) {
-        case 'launch': {
-          const raws = await launch(a, ctx, now())
-          launchesReturned++
-          const ids = raws.map((r) => r.id)
-          result.launchedRaw.push(...raws)
-          produced.set(a.id, ids)
-          result.launched.push(...ids)
-          finished.set(a.id, `${plain}: launched ${ids.join(', ') || 'nothing'}`)
-          ctx.onEvent({type: 'action:done', action: a, message: `${a.id} launched ${ids.join(', ')}`, ids})
-          return
-        }
-        case 'start':
-          await perInstance(a, ctx.port.startInstances(a.ids))
-          break
-        case 'stop':
-          await perInstance(a, ctx.port.stopInstances(a.ids))
-          break
-        case 'reboot':
-          await perInstance(a, ctx.port.rebootInstances(a.ids))
-          break
-        case 'terminate':
-          await perInstance(a, ctx.port.terminateInstances(a.ids))
-          break
-        case 'mark':
-          // The revert's marker: from here on the instance holds no slot (see resolveSlotClaims).
-          await ctx.port.createTags(a.ids, {[Tag.Replaced]: a.value ?? now().toISOString()})
-          break
-        case 'wait': {
-          if (a.until === 'ssh') {
-            const sshIds = [
-              ...a.ids,
-              ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
-            ].filter((id) => !failedIds.has(id))
-            if (!ctx.waitSsh) throw new WolphinError('waiting for ssh is not available here')
-            await ctx.waitSsh(sshIds)
-            break
-          }
-          const ids = [
-            ...a.ids,
-            ...a.deps.flatMap((d) => (byId.get(d)?.kind === 'launch' ? (produced.get(d) ?? []) : [])),
-          ].filter((id) => !failedIds.has(id))
-          const afterLaunches = launchesReturned === launches
-          const waited = await waitFor(ids, a, ctx, sleep)
-          waitedIds = ids
-          // Waits can run side by side (create: launched ones for running, extra ones for
-          // terminated): the result shows the newest observation, whichever wait ends last.
-          if (waited.at >= lastObservationAt) {
-            result.lastObservation = waited.seen
-            result.observedAfterLaunches = afterLaunches
-            lastObservationAt = waited.at
-          }
-          for (const f of waited.lost) failedIds.add(f.id)
-          result.failures.push(...waited.lost)
-          break
-        }
-      }
-      finished.set(a.id, plain)
-      ctx.onEvent({type: 'action:done', action: a, message, ...(waitedIds ? {ids: waitedIds} : {})})
+      const out = (await HANDLERS[a.kind](a, state)) ?? {}
+      // What the interruption report says it did: no plan notation outside a dry run.
+      finished.set(a.id, out.finished ?? describeAction(a, new Map(), {notation: false}))
+      ctx.onEvent({
+        type: 'action:done',
+        action: a,
+        message: out.message ?? message,
+        ...(out.ids ? {ids: out.ids} : {}),
+      })
     } catch (e) {
       ctx.onEvent({type: 'action:failed', action: a, message: (e as Error).message})
       throw e
@@ -267,16 +321,17 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     const {done: did, notDone} = interruptionReport(plan, finished)
     throw new InterruptedError(
       `interrupted: ${did.length} of ${plan.actions.length} action(s) done, ${notDone.length} not done`,
-      {done: did, notDone, launched: result.launched},
+      {done: did, notDone, launched: state.result.launched},
     )
   }
   const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
   if (failed) {
-    if (failed.reason instanceof WolphinError && result.launched.length)
-      failed.reason.launched = [...new Set([...(failed.reason.launched ?? []), ...result.launched])]
+    const launched = state.result.launched
+    if (failed.reason instanceof WolphinError && launched.length)
+      failed.reason.launched = [...new Set([...(failed.reason.launched ?? []), ...launched])]
     throw failed.reason
   }
-  return result
+  return state.result
 }
 
 /**
@@ -296,11 +351,78 @@ async function rootVolume(ctx: ApplyContext): Promise<LaunchRequest['rootVolume'
   return {deviceName: root.deviceName, size: disk.size, type: disk.type}
 }
 
+/**
+ * After a RunInstances call failed: the next attempt to make (announced), or null when the launch
+ * ends with what it has because count.min is met. Below count.min the error is thrown (what
+ * launched is tagged; the next create converges).
+ */
+function afterLaunchFailure(
+  e: unknown,
+  ctx: ApplyContext,
+  attempts: LaunchAttempt[],
+  at: number,
+  progress: {missing: number; launched: number; wantMin: number; asked: number},
+): number | null {
+  const code = e instanceof AwsError ? e.awsCode : (e as Error).name
+  const next = nextAttempt(attempts, at, code)
+  if (next !== null) {
+    ctx.onEvent({
+      type: 'warn',
+      code: EventCode.LaunchRetry,
+      message: `${describeAttempt(attempts[at])}: ${(e as AwsError).awsCode ?? (e as Error).name}; trying ${describeAttempt(attempts[next])} for ${progress.missing} slot(s)`,
+    })
+    return next
+  }
+  if (progress.launched < progress.wantMin) throw e
+  ctx.onEvent({
+    type: 'warn',
+    code: EventCode.LaunchShort,
+    message: `launched ${progress.launched} of ${progress.asked}, count.min is met; the rest failed: ${(e as Error).message}`,
+  })
+  return null
+}
+
+/**
+ * Each instance's slot: the only one of a one-instance launch, else wolphin:slots indexed by its
+ * AMI launch index.
+ */
+function launchedSlots(raws: RawInstance[], part: number[], tags: Record<string, string>, project: string) {
+  return raws.flatMap((r) => {
+    const slot = part.length > 1 ? resolveSlot({...r, tags: {...r.tags, ...tags}}, project) : part[0]
+    return slot === null ? [] : [{id: r.id, slot}]
+  })
+}
+
+/**
+ * `nameTags: per-instance` writes each instance's own Name: one CreateTags per instance, the only
+ * per-instance calls wolphin makes. Identity (ProjectName, wolphin:slots) came with the launch; a
+ * missing Name is cosmetic and the next create writes it.
+ */
+async function nameEach(launched: Array<{id: string; slot: number}>, ctx: ApplyContext) {
+  const project = ctx.config.project
+  await pool(launched, NAME_POOL, async ({id, slot}) => {
+    try {
+      await retryThrottled(
+        () => ctx.port.createTags([id], {[Tag.Name]: instanceName(project, slot), [Tag.Slot]: String(slot)}),
+        (ms) => (ctx.sleep ?? defaultSleep)(ms),
+      )
+    } catch (e) {
+      ctx.onEvent({
+        type: 'warn',
+        code: EventCode.NameFailed,
+        data: {id},
+        message: `could not name ${id}: ${(e as Error).message}`,
+      })
+    }
+  })
+}
+
 async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInstance[]> {
   const c = ctx.config
   const settings = launchSettings(c)
   const root = await rootVolume(ctx)
-  let slots = a.slots ?? []
+  const asked = a.slots ?? []
+  let slots = asked
   const wantMin = a.minCount ?? slots.length
   let followUp = false
   const out: RawInstance[] = []
@@ -311,88 +433,31 @@ async function launch(a: Action, ctx: ApplyContext, now: Date): Promise<RawInsta
   // Bounded by slots + attempts.
   const attempts = launchAttempts(c)
   let at = 0
-  for (let round = 0; slots.length > 0 && round < (a.slots ?? []).length + attempts.length; round++) {
-    const attempt = attempts[at]
+  for (let round = 0; slots.length > 0 && round < asked.length + attempts.length; round++) {
     const part = slotsThatFit(slots)
-    const minCount = followUp ? part.length : Math.min(part.length, Math.max(1, wantMin - out.length))
     const tags = launchTags(c, ctx.spec, part, now)
     let raws: RawInstance[]
     try {
       const request: Omit<LaunchRequest, 'clientToken'> = {
-        ami: c.ami!,
-        instanceType: c.instanceType,
-        minCount,
+        ...attemptRequest(c, attempts[at], settings),
+        rootVolume: root,
+        minCount: followUp ? part.length : Math.min(part.length, Math.max(1, wantMin - out.length)),
         maxCount: part.length,
         tags,
-        keyName: c.keyName,
-        securityGroups: c.securityGroups,
-        subnet: attempt.subnet,
-        availabilityZone: attempt.availabilityZone,
-        userData: settings.userData,
-        iamInstanceProfile: c.iamInstanceProfile,
-        imdsv2: c.imdsv2,
-        metadataTags: settings.metadataTags,
-        // EC2 cannot stop a one-time spot instance: a leased one that powers off is terminated.
-        shutdownBehavior:
-          attempt.market === 'spot' && c.lease !== undefined ? 'terminate' : settings.shutdownBehavior,
-        rootVolume: root,
-        spot: attempt.market === 'spot' ? {maxPrice: c.maxPrice} : undefined,
       }
       raws = await ctx.port.runInstances({...request, clientToken: launchToken(request, ctx.observed, now)})
     } catch (e) {
-      const next = nextAttempt(attempts, at, e instanceof AwsError ? e.awsCode : (e as Error).name)
-      if (next !== null) {
-        ctx.onEvent({
-          type: 'warn',
-          code: EventCode.LaunchRetry,
-          message: `${describeAttempt(attempt)}: ${(e as AwsError).awsCode ?? (e as Error).name}; trying ${describeAttempt(attempts[next])} for ${slots.length} slot(s)`,
-        })
-        at = next
-        // A new zone or market has capacity of its own: greedy again from what count.min needs.
-        followUp = false
-        continue
-      }
-      // Below count.min is a failure (what launched is tagged; the next create converges).
-      if (out.length < wantMin) throw e
-      ctx.onEvent({
-        type: 'warn',
-        code: EventCode.LaunchShort,
-        message: `launched ${out.length} of ${(a.slots ?? []).length}, count.min is met; the rest failed: ${(e as Error).message}`,
-      })
-      break
+      const progress = {missing: slots.length, launched: out.length, wantMin, asked: asked.length}
+      const next = afterLaunchFailure(e, ctx, attempts, at, progress)
+      if (next === null) break
+      at = next
+      // A new zone or market has capacity of its own: greedy again from what count.min needs.
+      followUp = false
+      continue
     }
     if (raws.length === 0) break
-    // Each instance's slot: the only one of a one-instance launch, else wolphin:slots indexed by
-    // its AMI launch index.
-    const launched = raws.flatMap((r) => {
-      const slot = part.length > 1 ? resolveSlot({...r, tags: {...r.tags, ...tags}}, c.project) : part[0]
-      return slot === null ? [] : [{id: r.id, slot}]
-    })
-    // Identity (slots included) came with the launch. `nameTags: per-instance` also writes each
-    // instance's own Name: one CreateTags per instance, the only per-instance calls wolphin makes.
-    if (part.length > 1 && c.nameTags === 'per-instance') {
-      await pool(launched, NAME_POOL, async ({id, slot}) => {
-        try {
-          await retryThrottled(
-            () =>
-              ctx.port.createTags([id], {
-                [Tag.Name]: instanceName(c.project, slot),
-                [Tag.Slot]: String(slot),
-              }),
-            (ms) => (ctx.sleep ?? defaultSleep)(ms),
-          )
-        } catch (e) {
-          // Identity (ProjectName, wolphin:slots) came with the launch; a missing Name is cosmetic
-          // and the next create writes it.
-          ctx.onEvent({
-            type: 'warn',
-            code: EventCode.NameFailed,
-            data: {id},
-            message: `could not name ${id}: ${(e as Error).message}`,
-          })
-        }
-      })
-    }
+    const launched = launchedSlots(raws, part, tags, c.project)
+    if (part.length > 1 && c.nameTags === 'per-instance') await nameEach(launched, ctx)
     const filled = new Set(launched.map((l) => l.slot))
     out.push(...raws.map((r) => ({...r, tags: {...tags, ...r.tags}})))
     slots = slots.filter((s) => !filled.has(s))

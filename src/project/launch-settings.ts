@@ -8,6 +8,8 @@ import {createHash} from 'node:crypto'
 
 import {DEFAULTS, type LeasePolicy, type ResolvedConfig} from '../config/schema.js'
 import {ConfigError} from '../errors.js'
+import type {LaunchAttempt} from './launch-order.js'
+import type {LaunchRequest} from './ports.js'
 import {watchdogInstaller} from './watchdog.js'
 
 /** EC2's limit on user data, in bytes before base64. */
@@ -30,6 +32,39 @@ export function leasePolicy(c: Pick<ResolvedConfig, 'leasePolicy'>): LeasePolicy
 /** True when the instances enforce their own lease: a lease, and not `enforce: reaper`. */
 export function watchdogEnabled(c: Pick<ResolvedConfig, 'lease' | 'leasePolicy'>): boolean {
   return c.lease !== undefined && leasePolicy(c).enforce === 'watchdog'
+}
+
+/** What a RunInstances call of one launch attempt asks for beyond its counts, tags, token and root volume. */
+export type AttemptRequest = Omit<
+  LaunchRequest,
+  'minCount' | 'maxCount' | 'tags' | 'clientToken' | 'rootVolume'
+>
+
+/**
+ * The one place a launch request is made from the config, for `create` and for validate's DryRun
+ * alike: the image, type, access and settings, with the attempt's market and placement.
+ */
+export function attemptRequest(
+  c: ResolvedConfig,
+  attempt: LaunchAttempt,
+  settings: LaunchSettings = launchSettings(c),
+): AttemptRequest {
+  const spot = attempt.market === 'spot'
+  return {
+    ami: c.ami ?? '',
+    instanceType: c.instanceType,
+    keyName: c.keyName,
+    securityGroups: c.securityGroups,
+    subnet: attempt.subnet,
+    availabilityZone: attempt.availabilityZone,
+    userData: settings.userData,
+    iamInstanceProfile: c.iamInstanceProfile,
+    imdsv2: c.imdsv2,
+    metadataTags: settings.metadataTags,
+    // EC2 cannot stop a one-time spot instance: a leased one that powers off is terminated.
+    shutdownBehavior: spot && c.lease !== undefined ? 'terminate' : settings.shutdownBehavior,
+    spot: spot ? {maxPrice: c.maxPrice} : undefined,
+  }
 }
 
 export function launchSettings(c: ResolvedConfig): LaunchSettings {

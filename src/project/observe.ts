@@ -1,22 +1,12 @@
 import {stateReason} from './state-reason.js'
-import {type Instance, type InstanceState} from './types.js'
+import {EC2_INSTANCE_FIELDS, type Ec2InstanceFields, type Instance} from './types.js'
 import {slotOrder} from './slots.js'
 import {instanceName, projectTagValue, slotAtLaunchIndex, Tag} from './tags.js'
 
 /** An instance as the EC2 port reports it: SDK-free, before wolphin interprets its tags. */
-export interface RawInstance {
-  id: string
-  state: InstanceState
+export interface RawInstance extends Ec2InstanceFields {
   tags: Record<string, string>
   amiLaunchIndex: number | null
-  publicIp: string | null
-  privateIp: string | null
-  publicDns: string | null
-  privateDns: string | null
-  imageId: string | null
-  instanceType: string | null
-  zone: string | null
-  launchTime: string | null
   spot: boolean
   /** EC2's StateReason, when it gives one (why an instance stopped or went away). */
   stateReason?: {code: string | null; message: string | null} | null
@@ -60,6 +50,11 @@ export function isMember(raw: Pick<RawInstance, 'tags'>, project: string): boole
   return raw.tags[Tag.Project] === projectTagValue(project)
 }
 
+/** The fields EC2 reports that an Instance carries as they are. */
+function ec2Fields(raw: RawInstance): Ec2InstanceFields {
+  return Object.fromEntries(EC2_INSTANCE_FIELDS.map((k) => [k, raw[k]])) as unknown as Ec2InstanceFields
+}
+
 /**
  * `currentImage`: for an AMI given as `resolve:ssm:NAME`, the image the parameter names now; an
  * instance launched from another image is outdated even though its spec hash (which holds the
@@ -74,18 +69,9 @@ export function toInstance(
   const slot = resolveSlot(raw, project)
   const spec = raw.tags[Tag.Spec]
   return {
-    id: raw.id,
+    ...ec2Fields(raw),
     name: logicalName(raw, project, slot),
     slot,
-    state: raw.state,
-    publicIp: raw.publicIp,
-    privateIp: raw.privateIp,
-    publicDns: raw.publicDns,
-    privateDns: raw.privateDns,
-    imageId: raw.imageId,
-    instanceType: raw.instanceType,
-    zone: raw.zone,
-    launchTime: raw.launchTime,
     owner: raw.tags[Tag.Owner] ?? null,
     expiresAt: raw.tags[Tag.ExpiresAt] ?? null,
     // An instance launched before wolphin stamped specs has no tag: it is outdated by definition.

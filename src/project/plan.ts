@@ -4,12 +4,15 @@
  */
 import {bySlot} from './observe.js'
 import {resolveSlotClaims} from './slots.js'
+import {isRebooting} from './tags.js'
 import {type Instance, isHealthy} from './types.js'
 
 /** Slot claims live in slots.ts; re-exported for the callers that imported them from here. */
 export {resolveSlotClaims} from './slots.js'
 
-export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait' | 'mark'
+export type ActionKind = 'launch' | 'start' | 'stop' | 'reboot' | 'terminate' | 'wait' | 'mark' | 'unmark'
+/** What a mark (or unmark) says of an instance: replaced by a revert, or in a hard reboot. */
+export type MarkKind = 'replaced' | 'rebooting'
 /** `ssh`: reachable over SSH (revert --wait-ssh); the others are EC2 states. */
 export type WaitTarget = 'running' | 'stopped' | 'terminated' | 'ssh'
 
@@ -29,6 +32,8 @@ export interface Action {
   reason?: string
   /** For a wait: the launch actions whose new instances it also waits for (for descriptions). */
   launches?: number[]
+  /** For a mark or unmark: which mark (default `replaced`). */
+  mark?: MarkKind
   /** For a mark: the `wolphin:replaced` value, the id of the revert run (see revert.ts). */
   value?: string
   /**
@@ -220,27 +225,44 @@ export function planStop(selection: Instance[], opts: SelectionOptions): Plan {
 /** reboot: running instances; `hard` stops and starts them instead. */
 export function planReboot(selection: Instance[], opts: SelectionOptions & {hard: boolean}): Plan {
   const b = new PlanBuilder('reboot')
+  // A running instance is rebooted even when marked: a run cut off between its mark and its stop
+  // never rebooted it (one cut off after its start reboots it once more).
   const running = selection.filter((i) => i.state === 'running')
-  // A hard reboot cut off between its stop and its start leaves the instance stopped: say how to
-  // start it, since a reboot acts on running instances only.
+  // What a hard reboot cut off between its stop and its start left (marked `wolphin:rebooting`):
+  // a hard reboot finishes it; a soft one cannot reboot a stopped instance and says how to start it.
+  const resumed = opts.hard
+    ? selection.filter((i) => isRebooting(i) && i.state !== 'running' && isHealthy(i))
+    : []
+  const acted = new Set([...running, ...resumed])
   for (const i of selection)
-    if (i.state !== 'running')
+    if (!acted.has(i) && i.state !== 'running')
       b.skip(
         i,
         i.state === 'stopped' || i.state === 'stopping'
           ? `not running (${i.state}); \`wolphin start\` starts it`
           : `not running (${i.state})`,
       )
-  if (!running.length) return b.build()
   if (!opts.hard) {
-    b.add({kind: 'reboot', ids: ids(running)})
+    if (running.length) b.add({kind: 'reboot', ids: ids(running)})
     return b.build()
   }
-  const stop = b.add({kind: 'stop', ids: ids(running)})
+  const toStop = running
+  const toStart = [...running, ...resumed.filter((i) => i.state === 'stopped' || i.state === 'stopping')]
+  const stopped: number[] = []
+  if (toStop.length) {
+    const mark = b.add({kind: 'mark', mark: 'rebooting', ids: ids(toStop)})
+    stopped.push(b.add({kind: 'stop', deps: [mark], ids: ids(toStop)}))
+  }
   // Starting needs stopped instances, so a hard reboot always waits in between.
-  const w = b.add({kind: 'wait', deps: [stop], ids: ids(running), until: 'stopped'})
-  const start = b.add({kind: 'start', deps: [w], ids: ids(running)})
-  if (opts.wait) b.add({kind: 'wait', deps: [start], ids: ids(running), until: 'running'})
+  const waitStopped = toStart.length
+    ? [b.add({kind: 'wait', deps: stopped, ids: ids(toStart), until: 'stopped'})]
+    : []
+  const started = toStart.length ? [b.add({kind: 'start', deps: waitStopped, ids: ids(toStart)})] : []
+  // `pending`: started by the run that was cut off; only its mark is left to clear.
+  const all = [...toStart, ...resumed.filter((i) => !toStart.includes(i))]
+  if (!all.length) return b.build()
+  const up = opts.wait ? [b.add({kind: 'wait', deps: started, ids: ids(all), until: 'running'})] : started
+  b.add({kind: 'unmark', mark: 'rebooting', deps: up, ids: ids(all)})
   return b.build()
 }
 
@@ -282,7 +304,10 @@ export function describeAction(
       break
     }
     case 'mark':
-      what = `mark ${who(a.ids)} as replaced`
+      what = `mark ${who(a.ids)} as ${a.mark ?? 'replaced'}`
+      break
+    case 'unmark':
+      what = `clear the ${a.mark ?? 'replaced'} mark of ${who(a.ids)}`
       break
     case 'wait':
       what = `wait until ${a.until === 'ssh' ? 'reachable over ssh' : a.until}: ${[a.ids.length ? who(a.ids) : '', a.launches?.length ? (notation ? `instances launched by [${a.launches.join(',')}]` : 'the instances it launches') : ''].filter(Boolean).join(' and ')}`

@@ -1,4 +1,4 @@
-import type {AwsTimeouts} from '../config/schema.js'
+import type {AwsTimeouts, ResolvedConfig} from '../config/schema.js'
 import type {RawInstance} from './observe.js'
 
 /** What a launch asks EC2 for; every tag goes into TagSpecifications. */
@@ -45,6 +45,8 @@ export interface Ec2Port {
   rebootInstances(ids: string[]): Promise<void>
   terminateInstances(ids: string[]): Promise<void>
   createTags(ids: string[], tags: Record<string, string>): Promise<void>
+  /** Removes the tags `keys` from the instances (whatever their values). */
+  deleteTags(ids: string[], keys: string[]): Promise<void>
   /** The region the port talks to, when it knows (reported by `status`). */
   region?(): Promise<string>
   /**
@@ -73,4 +75,53 @@ export interface AwsOptions {
   timeouts?: AwsTimeouts
   /** Static keys (a legacy config's); the SDK's credential chain when absent. */
   credentials?: {accessKeyId: string; secretAccessKey: string}
+}
+
+/**
+ * The AWS options of a project: the one place they are made from its config, with the region and
+ * profile of the command line (or a library caller) over the config's. Every client of a project
+ * (EC2, SSM, the DryRun, the host-key pins of an SSH wait) is built from these.
+ */
+export function awsOptionsOf(
+  config: Pick<ResolvedConfig, 'region' | 'maxAttempts' | 'timeouts' | 'credentials'>,
+  overrides: {region?: string; profile?: string} = {},
+): AwsOptions {
+  return {
+    region: overrides.region ?? config.region,
+    profile: overrides.profile,
+    maxAttempts: config.maxAttempts,
+    timeouts: config.timeouts,
+    ...(config.credentials ? {credentials: config.credentials} : {}),
+  }
+}
+
+export interface InvocationStatus {
+  instanceId: string
+  /** Pending | InProgress | Delayed | Success | Cancelled | TimedOut | Failed | Cancelling */
+  status: string
+  statusDetails: string
+}
+
+export interface InvocationOutput extends InvocationStatus {
+  responseCode: number
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Run Command over SSM, for exec on instances without inbound SSH: the port src/exec's SSM runner
+ * works through. `src/aws/ssm.ts` implements it with the SDK; unit tests mock the SDK below it.
+ */
+export interface SsmPort {
+  /** AWS-RunShellScript on up to 50 instances; returns the command id. */
+  sendCommand(
+    ids: string[],
+    command: string,
+    opts: {executionTimeoutSeconds: number; maxConcurrency?: number},
+  ): Promise<string>
+  listInvocations(commandId: string, signal?: AbortSignal): Promise<InvocationStatus[]>
+  getInvocation(commandId: string, instanceId: string, signal?: AbortSignal): Promise<InvocationOutput>
+  /** The ids among `ids` that SSM manages and reports online. */
+  onlineManaged(ids: string[]): Promise<Set<string>>
+  cancel(commandId: string, ids: string[], signal?: AbortSignal): Promise<void>
 }

@@ -10,6 +10,7 @@ import {
   type Action,
   describeAction,
   isMutating,
+  type MarkKind,
   type Plan,
   planCreate,
   planReboot,
@@ -18,9 +19,11 @@ import {
   planTerminate,
   resolveSlotClaims,
 } from './plan.js'
-import type {AwsOptions, Ec2Port} from './ports.js'
+import {type AwsOptions, awsOptionsOf, type Ec2Port} from './ports.js'
 import {planRevert, type RevertStrategy} from './revert.js'
 import {revertSshWaiter, type SshWaiter} from './ssh-wait.js'
+// Types only: src/exec itself is loaded on first use (import() below).
+import type {ExecOptions, GetOptions, PutOptions} from '../exec/run.js'
 import {specHash} from './spec.js'
 import {checkLaunchSettings} from './launch-settings.js'
 import {type WatchOptions, watchProject, type WatchResult} from './watch.js'
@@ -81,6 +84,8 @@ export interface PlanJson {
     slots?: number[]
     /** Why, in words ("above count.max (3)"), when the planner gave a reason. */
     reason?: string
+    /** A mark or unmark: `replaced` (by a revert) or `rebooting` (a hard reboot in progress). */
+    mark?: MarkKind
     description: string
   }>
   skipped: Plan['skipped']
@@ -121,6 +126,7 @@ export function planJson(plan: Plan, names: Map<string, string | null> = new Map
       ids: a.ids,
       ...(a.slots ? {slots: a.slots} : {}),
       ...(a.reason ? {reason: a.reason} : {}),
+      ...(a.mark ? {mark: a.mark} : {}),
       description: describeAction(a, names),
     })),
     skipped: plan.skipped,
@@ -172,47 +178,30 @@ export class Project {
 
   /** Region, profile, retry settings and time limits of every AWS client of the project. */
   awsOptions(): AwsOptions {
-    return {
-      region: this.aws.region ?? this.config.region,
-      profile: this.aws.profile,
-      maxAttempts: this.config.maxAttempts,
-      timeouts: this.config.timeouts,
-      ...(this.config.credentials ? {credentials: this.config.credentials} : {}),
-    }
+    return awsOptionsOf(this.config, this.aws)
   }
 
   /** Runs a command on the running instances of the selection, over SSH or SSM (src/exec). */
-  async exec(selector: Selector | null, command: string, opts: import('../exec/run.js').ExecOptions = {}) {
-    return (await import('../exec/run.js')).execOnProject(this, selector, command, {
-      signal: this.signal,
-      ...opts,
-    })
+  async exec(selector: Selector | null, command: string, opts: ExecOptions = {}) {
+    const {execOnProject} = await import('../exec/run.js')
+    return execOnProject(this, selector, command, this.withSignal(opts))
   }
 
   /** Copies a file or directory tree to the running instances of the selection over SFTP. */
-  async put(
-    selector: Selector | null,
-    local: string,
-    remote: string,
-    opts: import('../exec/run.js').PutOptions = {},
-  ) {
-    return (await import('../exec/run.js')).putOnProject(this, selector, local, remote, {
-      signal: this.signal,
-      ...opts,
-    })
+  async put(selector: Selector | null, local: string, remote: string, opts: PutOptions = {}) {
+    const {putOnProject} = await import('../exec/run.js')
+    return putOnProject(this, selector, local, remote, this.withSignal(opts))
   }
 
   /** Copies a remote file or tree from the running instances of the selection into LOCAL/<Name>/. */
-  async get(
-    selector: Selector | null,
-    remote: string,
-    local: string,
-    opts: import('../exec/run.js').GetOptions = {},
-  ) {
-    return (await import('../exec/run.js')).getFromProject(this, selector, remote, local, {
-      signal: this.signal,
-      ...opts,
-    })
+  async get(selector: Selector | null, remote: string, local: string, opts: GetOptions = {}) {
+    const {getFromProject} = await import('../exec/run.js')
+    return getFromProject(this, selector, remote, local, this.withSignal(opts))
+  }
+
+  /** The project's signal (Ctrl-C) unless the call brings its own. */
+  private withSignal<O extends {signal?: AbortSignal}>(opts: O): O {
+    return {signal: this.signal, ...opts}
   }
 
   /**

@@ -6,8 +6,17 @@ import type {ResolvedConfig} from '../config/schema.js'
 import type {Ec2Port} from './ports.js'
 import type {Instance} from './types.js'
 
-/** Resolves once every instance answers over SSH; rejects (WaitTimeoutError...) otherwise. */
-export type SshWaiter = (instances: Instance[], config: ResolvedConfig, signal?: AbortSignal) => Promise<void>
+/**
+ * Resolves once every instance answers over SSH; rejects (WaitTimeoutError...) otherwise. `opts.ec2`
+ * is the project's EC2 port (its region, profile and time limits), for pinning host keys:
+ * `waitForSsh` of src/exec fits, and uses it.
+ */
+export type SshWaiter = (
+  instances: Instance[],
+  config: ResolvedConfig,
+  signal?: AbortSignal,
+  opts?: {ec2?: () => Promise<Ec2Port>},
+) => Promise<void>
 
 /**
  * An `ApplyContext.waitSsh` for a project: looks the ids up in a fresh observation (addresses are
@@ -23,8 +32,9 @@ export function revertSshWaiter(
     if (!ids.length) return
     const want = new Set(ids)
     const instances = (await project.observe()).filter((i) => want.has(i.id) && i.state === 'running')
-    if (waiter) return waiter(instances, project.config, signal)
+    const ec2 = () => project.port()
+    if (waiter) return waiter(instances, project.config, signal, {ec2})
     const {waitForSsh} = await import('../exec/wait.js')
-    await waitForSsh(instances, project.config, signal, {ec2: () => project.port()})
+    await waitForSsh(instances, project.config, signal, {ec2})
   }
 }

@@ -9,6 +9,11 @@ export const Tag = {
   Spec: 'wolphin:spec',
   ExpiresAt: 'wolphin:expires-at',
   Replaced: 'wolphin:replaced',
+  /**
+   * Set by `reboot --hard` before it stops an instance, removed once it is started again: a hard
+   * reboot cut off in between (Ctrl-C, a crash) leaves a stopped instance that a re-run starts.
+   */
+  Rebooting: 'wolphin:rebooting',
   HostKey: 'wolphin:host-key',
 } as const
 
@@ -20,6 +25,11 @@ export const PROJECT_PREFIX = 'wolphin.'
  */
 export function isReplaced(i: {tags?: Record<string, string>}): boolean {
   return i.tags?.[Tag.Replaced] !== undefined
+}
+
+/** True when a hard reboot stopped the instance and has not yet seen it started again. */
+export function isRebooting(i: {tags?: Record<string, string>}): boolean {
+  return i.tags?.[Tag.Rebooting] !== undefined
 }
 
 export function projectTagValue(project: string): string {

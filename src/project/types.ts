@@ -5,11 +5,12 @@ export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'sh
 export const HEALTHY_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped']
 export const TRANSITIONAL_STATES: readonly InstanceState[] = ['pending', 'stopping', 'shutting-down']
 
-/** The fields of an instance that DESIGN.md's `--json` shape and the library share. */
-interface InstanceFields {
+/**
+ * What EC2 reports of an instance that wolphin passes on as it is: the one list `RawInstance` (the
+ * port's answer), `Instance` and the `--json` shape derive from.
+ */
+export interface Ec2InstanceFields {
   id: string
-  name: string | null
-  slot: number | null
   state: InstanceState
   publicIp: string | null
   privateIp: string | null
@@ -20,6 +21,29 @@ interface InstanceFields {
   zone: string | null
   /** ISO-8601. */
   launchTime: string | null
+}
+
+/** Every field of Ec2InstanceFields, once: the compiler refuses a missing or an extra one. */
+const EC2_FIELD_SET: Record<keyof Ec2InstanceFields, true> = {
+  id: true,
+  state: true,
+  publicIp: true,
+  privateIp: true,
+  publicDns: true,
+  privateDns: true,
+  imageId: true,
+  instanceType: true,
+  zone: true,
+  launchTime: true,
+}
+
+/** The names of Ec2InstanceFields, for copying them (observe.ts toInstance). */
+export const EC2_INSTANCE_FIELDS = Object.keys(EC2_FIELD_SET) as ReadonlyArray<keyof Ec2InstanceFields>
+
+/** The fields of an instance that DESIGN.md's `--json` shape and the library share. */
+interface InstanceFields extends Ec2InstanceFields {
+  name: string | null
+  slot: number | null
   owner: string | null
   /** The lease end (wolphin:expires-at), ISO-8601. */
   expiresAt: string | null

@@ -5,7 +5,8 @@
  */
 import {isAmiAlias, type ResolvedConfig} from '../config/schema.js'
 import {launchTags} from './apply.js'
-import {launchSettings} from './launch-settings.js'
+import {launchAttempts} from './launch-order.js'
+import {attemptRequest} from './launch-settings.js'
 import type {LaunchRequest} from './ports.js'
 
 export type CheckName = 'ami' | 'keyPair' | 'securityGroups' | 'subnet' | 'instanceProfile' | 'runInstances'
@@ -44,26 +45,17 @@ export interface ValidationPort {
   dryRunLaunch(req: LaunchRequest): Promise<DryRunAnswer>
 }
 
-/** The request `create` would send for one instance in slot 1, used for the DryRun. */
+/**
+ * The request `create` would send first for one instance in slot 1 (its first market and
+ * placement), used for the DryRun. No root volume: the DryRun does not describe the image.
+ */
 export function sampleLaunchRequest(config: ResolvedConfig, spec: string, now = new Date()): LaunchRequest {
-  const settings = launchSettings(config)
   return {
-    ami: config.ami ?? '',
-    instanceType: config.instanceType,
+    ...attemptRequest(config, launchAttempts(config)[0]),
     minCount: 1,
     maxCount: 1,
     tags: launchTags(config, spec, [1], now),
     clientToken: `wolphin-validate-${spec}-${now.getTime()}`,
-    keyName: config.keyName,
-    securityGroups: config.securityGroups,
-    subnet: config.subnets[0],
-    availabilityZone: config.availabilityZones[0],
-    userData: settings.userData,
-    iamInstanceProfile: config.iamInstanceProfile,
-    imdsv2: config.imdsv2,
-    metadataTags: settings.metadataTags,
-    shutdownBehavior: settings.shutdownBehavior,
-    spot: config.market === 'on-demand' ? undefined : {maxPrice: config.maxPrice},
   }
 }
 
@@ -96,6 +88,112 @@ async function blamesProfile(
   return without.ok || without.code !== answer.code
 }
 
+/** ` in REGION`, for "does not exist in REGION". */
+type Where = string
+
+async function checkAmi(
+  config: ResolvedConfig,
+  port: ValidationPort,
+  where: Where,
+): Promise<ValidationCheck> {
+  const ami = config.ami
+  if (!ami)
+    return check('ami', 'no ami configured', ['ami: not set; expected an AMI id like ami-0123456789abcdef0'])
+  if (isAmiAlias(ami))
+    return skipped('ami', `${ami}: a parameter EC2 resolves at launch (the RunInstances DryRun checks it)`)
+  const img = (await port.findImages([ami])).find((i) => i.id === ami)
+  if (!img)
+    return check('ami', ami, [`ami ${ami}: does not exist${where} (or is not shared with this account)`])
+  if (img.state !== 'available') return check('ami', ami, [`ami ${ami}: is ${img.state}, expected available`])
+  return check('ami', `${ami} exists and is available`)
+}
+
+async function checkKeyPair(
+  config: ResolvedConfig,
+  port: ValidationPort,
+  where: Where,
+): Promise<ValidationCheck> {
+  const name = config.keyName
+  if (!name) return skipped('keyPair', 'no keyName configured')
+  const found = await port.findKeyPairs([name])
+  return found.includes(name)
+    ? check('keyPair', `${name} exists`)
+    : check('keyPair', name, [`key pair "${name}": does not exist${where}`])
+}
+
+async function checkSecurityGroups(
+  config: ResolvedConfig,
+  port: ValidationPort,
+  where: Where,
+): Promise<ValidationCheck> {
+  const groups = config.securityGroups
+  if (!groups.length) return skipped('securityGroups', 'none configured (the VPC default group applies)')
+  const notIds = groups.filter((g) => !/^sg-[0-9a-f]+$/.test(g))
+  const ids = groups.filter((g) => !notIds.includes(g))
+  const found = ids.length ? await port.findSecurityGroups(ids) : []
+  const problems = [
+    ...notIds.map((g) => `security group "${g}": not a group id; expected an id like sg-0123456789abcdef0`),
+    ...ids.filter((g) => !found.includes(g)).map((g) => `security group ${g}: does not exist${where}`),
+  ]
+  return check('securityGroups', groups.join(', '), problems)
+}
+
+async function checkSubnets(
+  config: ResolvedConfig,
+  port: ValidationPort,
+  where: Where,
+): Promise<ValidationCheck> {
+  if (!config.subnets.length) return skipped('subnet', 'none configured (the default subnet applies)')
+  const found = await port.findSubnets(config.subnets)
+  const zones = config.availabilityZones
+  const problems = config.subnets.flatMap((s) => {
+    const f = found.find((x) => x.id === s)
+    if (!f) return [`subnet ${s}: does not exist${where}`]
+    if (zones.length && f.zone && !zones.includes(f.zone))
+      return [`subnet ${s}: is in ${f.zone}, but availabilityZone is ${zones.join(', ')}`]
+    return []
+  })
+  return check('subnet', config.subnets.join(', '), problems)
+}
+
+/**
+ * The RunInstances DryRun, which is also the instance profile check (EC2 resolves the profile when
+ * authorising): the runInstances check and the instanceProfile check, in that order.
+ */
+async function checkDryRun(
+  config: ResolvedConfig,
+  port: ValidationPort,
+  spec: string,
+): Promise<ValidationCheck[]> {
+  const profile = config.iamInstanceProfile
+  const noProfile = skipped('instanceProfile', 'no iamInstanceProfile configured')
+  if (!config.ami)
+    return [
+      skipped('runInstances', 'needs an ami'),
+      profile ? skipped('instanceProfile', 'not decided: the RunInstances DryRun failed') : noProfile,
+    ]
+  const request = sampleLaunchRequest(config, spec)
+  const answer = await port.dryRunLaunch(request)
+  if (answer.ok)
+    return [
+      check('runInstances', 'RunInstances with DryRun=true is permitted'),
+      profile ? check('instanceProfile', `${profile} accepted by the RunInstances DryRun`) : noProfile,
+    ]
+  if (profile && (await blamesProfile(answer, port, request)))
+    return [
+      skipped('runInstances', 'not decided: the instance profile was rejected first'),
+      check('instanceProfile', profile, [`instance profile "${profile}": ${answer.message}`]),
+    ]
+  const problem =
+    answer.code === 'UnauthorizedOperation'
+      ? `RunInstances: not permitted for these credentials (UnauthorizedOperation): ${answer.message}`
+      : `RunInstances (DryRun): ${answer.code}: ${answer.message}`
+  return [
+    check('runInstances', 'RunInstances DryRun', [problem]),
+    profile ? skipped('instanceProfile', 'not decided: the RunInstances DryRun failed') : noProfile,
+  ]
+}
+
 export async function validateLaunch(
   config: ResolvedConfig,
   port: ValidationPort,
@@ -103,101 +201,14 @@ export async function validateLaunch(
 ): Promise<ValidationResult> {
   const region = (await port.region()) ?? config.region ?? null
   const where = region ? ` in ${region}` : ''
-  const checks: ValidationCheck[] = []
-
-  // AMI
-  if (!config.ami) {
-    checks.push(
-      check('ami', 'no ami configured', ['ami: not set; expected an AMI id like ami-0123456789abcdef0']),
-    )
-  } else if (isAmiAlias(config.ami)) {
-    checks.push(
-      skipped('ami', `${config.ami}: a parameter EC2 resolves at launch (the RunInstances DryRun checks it)`),
-    )
-  } else {
-    const found = await port.findImages([config.ami])
-    const img = found.find((i) => i.id === config.ami)
-    if (!img)
-      checks.push(
-        check('ami', config.ami, [
-          `ami ${config.ami}: does not exist${where} (or is not shared with this account)`,
-        ]),
-      )
-    else if (img.state !== 'available')
-      checks.push(check('ami', config.ami, [`ami ${config.ami}: is ${img.state}, expected available`]))
-    else checks.push(check('ami', `${config.ami} exists and is available`))
-  }
-
-  // Key pair
-  if (!config.keyName) checks.push(skipped('keyPair', 'no keyName configured'))
-  else {
-    const found = await port.findKeyPairs([config.keyName])
-    checks.push(
-      found.includes(config.keyName)
-        ? check('keyPair', `${config.keyName} exists`)
-        : check('keyPair', config.keyName, [`key pair "${config.keyName}": does not exist${where}`]),
-    )
-  }
-
-  // Security groups
-  if (!config.securityGroups.length)
-    checks.push(skipped('securityGroups', 'none configured (the VPC default group applies)'))
-  else {
-    const notIds = config.securityGroups.filter((g) => !/^sg-[0-9a-f]+$/.test(g))
-    const ids = config.securityGroups.filter((g) => !notIds.includes(g))
-    const found = ids.length ? await port.findSecurityGroups(ids) : []
-    const problems = [
-      ...notIds.map((g) => `security group "${g}": not a group id; expected an id like sg-0123456789abcdef0`),
-      ...ids.filter((g) => !found.includes(g)).map((g) => `security group ${g}: does not exist${where}`),
-    ]
-    checks.push(check('securityGroups', config.securityGroups.join(', '), problems))
-  }
-
-  // Subnet(s)
-  if (!config.subnets.length) checks.push(skipped('subnet', 'none configured (the default subnet applies)'))
-  else {
-    const found = await port.findSubnets(config.subnets)
-    const problems: string[] = []
-    for (const s of config.subnets) {
-      const f = found.find((x) => x.id === s)
-      if (!f) problems.push(`subnet ${s}: does not exist${where}`)
-      else if (config.availabilityZones.length && f.zone && !config.availabilityZones.includes(f.zone))
-        problems.push(
-          `subnet ${s}: is in ${f.zone}, but availabilityZone is ${config.availabilityZones.join(', ')}`,
-        )
-    }
-    checks.push(check('subnet', config.subnets.join(', '), problems))
-  }
-
-  // RunInstances DryRun (also the instance profile check: EC2 resolves the profile when authorising)
-  let profileProblem: string | null = null
-  if (!config.ami) checks.push(skipped('runInstances', 'needs an ami'))
-  else {
-    const request = sampleLaunchRequest(config, spec)
-    const answer = await port.dryRunLaunch(request)
-    if (answer.ok) checks.push(check('runInstances', 'RunInstances with DryRun=true is permitted'))
-    else if (config.iamInstanceProfile && (await blamesProfile(answer, port, request))) {
-      profileProblem = `instance profile "${config.iamInstanceProfile}": ${answer.message}`
-      checks.push(skipped('runInstances', 'not decided: the instance profile was rejected first'))
-    } else if (answer.code === 'UnauthorizedOperation')
-      checks.push(
-        check('runInstances', 'RunInstances DryRun', [
-          `RunInstances: not permitted for these credentials (UnauthorizedOperation): ${answer.message}`,
-        ]),
-      )
-    else
-      checks.push(
-        check('runInstances', 'RunInstances DryRun', [
-          `RunInstances (DryRun): ${answer.code}: ${answer.message}`,
-        ]),
-      )
-  }
-  if (!config.iamInstanceProfile) checks.push(skipped('instanceProfile', 'no iamInstanceProfile configured'))
-  else if (profileProblem) checks.push(check('instanceProfile', config.iamInstanceProfile, [profileProblem]))
-  else if (checks.find((c) => c.check === 'runInstances')?.status === 'ok')
-    checks.push(check('instanceProfile', `${config.iamInstanceProfile} accepted by the RunInstances DryRun`))
-  else checks.push(skipped('instanceProfile', 'not decided: the RunInstances DryRun failed'))
-
+  // One after the other, in the order the report lists them.
+  const checks: ValidationCheck[] = [
+    await checkAmi(config, port, where),
+    await checkKeyPair(config, port, where),
+    await checkSecurityGroups(config, port, where),
+    await checkSubnets(config, port, where),
+    ...(await checkDryRun(config, port, spec)),
+  ]
   const problems = checks.flatMap((c) => c.problems)
   return {project: config.project, region, ok: problems.length === 0, checks, problems}
 }

@@ -199,7 +199,8 @@ function isSelector(v: unknown): v is Selector {
 
 /**
  * Loads a user selector module. It may export (default or as `selector`) a Selector object, a class
- * with a no-argument constructor, or a function `(instances) => instances`.
+ * with a no-argument constructor, or a function `(instances) => instances`; or a named
+ * `select(instances)` function.
  */
 export async function loadSelectorModule(
   file: string,
@@ -236,6 +237,11 @@ export async function loadSelectorModule(
   }
   const candidate = mod.default ?? mod.selector
   if (isSelector(candidate)) return candidate
+  // No default: a module whose own export is `select(instances)` is the selector (the README's form).
+  if (candidate === undefined && typeof mod.select === 'function') {
+    const select = mod.select as Selector['select']
+    return {description: path.basename(file), select: (xs) => select(xs)}
+  }
   if (typeof candidate === 'function') {
     const fn = candidate as (...args: unknown[]) => unknown
     if (isSelector(fn.prototype)) {
@@ -256,7 +262,7 @@ export async function loadSelectorModule(
     return {description: path.basename(file), select: (xs) => fn(xs) as Instance[] | Promise<Instance[]>}
   }
   throw new SelectorError(
-    `--selector: ${file}: does not export a selector; expected a default export with a select(instances) method or a function`,
+    `--selector: ${file}: does not export a selector; expected a default export with a select(instances) method or a function, or a named select(instances) function`,
   )
 }
 

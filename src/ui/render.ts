@@ -115,14 +115,16 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
 /** One action in words, without the plan notation (ids and prerequisites) and without instance ids. */
 export function actionSummary(
-  a: Pick<PlanJson['actions'][number], 'kind' | 'ids' | 'slots' | 'reason'>,
+  a: Pick<PlanJson['actions'][number], 'kind' | 'ids' | 'slots' | 'reason' | 'mark'>,
 ): string {
   const what =
     a.kind === 'launch'
       ? `launch ${plural(a.slots?.length ?? 0, 'instance')} into slot${a.slots?.length === 1 ? '' : 's'} ${slotRanges(a.slots ?? [])}`
       : a.kind === 'mark'
-        ? `mark ${plural(a.ids.length, 'instance')} as replaced`
-        : `${a.kind} ${plural(a.ids.length, 'instance')}`
+        ? `mark ${plural(a.ids.length, 'instance')} as ${a.mark ?? 'replaced'}`
+        : a.kind === 'unmark'
+          ? `clear the ${a.mark ?? 'replaced'} mark of ${plural(a.ids.length, 'instance')}`
+          : `${a.kind} ${plural(a.ids.length, 'instance')}`
   return a.reason ? `${what} (${a.reason})` : what
 }
 

@@ -262,6 +262,35 @@ describe('e2e: put, get, ssh and ssh-config against real sshd on loopback', func
       )
     })
 
+    it('never writes through a symlink as an instance folder of LOCAL', async () => {
+      const f = fleet()
+      await writeFile(path.join(home(0), 'linked.log'), 'one\n')
+      const out = path.join(f.dir, 'linked')
+      const elsewhere = path.join(f.dir, 'elsewhere')
+      await mkdir(out)
+      await mkdir(elsewhere)
+      await symlink(elsewhere, path.join(out, 'wolphin.fleet.1'))
+      const r = await f.cli('get', '-i', '1', 'linked.log', out)
+      expect(r.stderr).to.include(
+        `${path.join(out, 'wolphin.fleet.1')} is a symlink; wolphin does not write through one (remove it or choose another directory)`,
+      )
+      expect(r.code).to.not.equal(0)
+      expect(await readdir(elsewhere)).to.deep.equal([])
+    })
+
+    it('get with stdout on /dev/full: one line, exit 1, no stack trace', async () => {
+      const f = fleet()
+      await writeFile(path.join(home(0), 'full.log'), 'one\n')
+      for (const json of [[], ['--json']]) {
+        const r = await f.cliTo('/dev/full', 'get', '-i', '1', ...json, 'full.log', path.join(f.dir, 'full'))
+        expect(r.stderr).to.not.match(/^\s+at /m)
+        expect(r.stderr.split('\n').filter((l) => l.startsWith('wolphin: error:'))).to.deep.equal([
+          'wolphin: error: cannot write to stdout: no space left on device (ENOSPC)',
+        ])
+        expect(r.code, r.stderr).to.equal(1)
+      }
+    })
+
     it('library: project.get and runningInstances host.get/put return the --json shape', async () => {
       const f = fleet()
       const saved = process.env.WOLPHIN_LOOPBACK_ONLY

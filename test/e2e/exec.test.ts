@@ -1,5 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {chmod, mkdir, mkdtemp, readFile, readdir, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, readdir, stat, symlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -133,6 +133,61 @@ describe('e2e: exec and put against real sshd on loopback', function () {
       [2, 'ok', 0],
       [3, 'failed', 1],
     ])
+  })
+
+  it('everything after the first "--" reaches the remote side word for word', async () => {
+    // Words equal to wolphin flags given before "--", and a second "--", stay where they are.
+    let r = await cli('exec', '-i', '1', '--env', 'A=1', '--', 'echo', '-i', '--', '--env', 'B=2', '-i', '$A')
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.equal(`wolphin.${project}.1 | -i -- --env B=2 -i 1\n`)
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'grep', '-i', 'ERROR', '/etc/hostname', '--', '-i')
+    expect(r.stderr).to.not.match(/invalid option|command not found/)
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'echo', 'a', '--', 'b')
+    expect([r.code, r.stdout]).to.deep.equal([0, 'a -- b\n'])
+    // --json after "--" is the remote command's word, not wolphin's flag.
+    r = await cli('exec', '-i', '1', '--no-prefix', '--', 'echo', '--json', '-q')
+    expect([r.code, r.stdout]).to.deep.equal([0, '--json -q\n'])
+  })
+
+  it('stdout on /dev/full: one line, exit 1, no stack trace', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await runCli(['exec', '-i', '1', ...json, '--', 'echo hi'], {
+        cwd: dir,
+        env,
+        stdoutTo: '/dev/full',
+      })
+      expect(r.stderr, r.stderr).to.not.match(/^\s+at /m)
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('wolphin: error:'))).to.deep.equal([
+        'wolphin: error: cannot write to stdout: no space left on device (ENOSPC)',
+      ])
+      expect(r.code, r.stderr).to.equal(1)
+    }
+  })
+
+  it('--output-dir never writes through a symlink in an instance folder or file', async () => {
+    const victim = path.join(dir, 'victim')
+    const victimDir = path.join(dir, 'victim-dir')
+    await mkdir(victimDir)
+    await writeFile(victim, 'keep\n')
+    // A link as an instance's stdout file, and a link as an instance's folder: each refused.
+    const od1 = path.join(dir, 'od-link-file')
+    await mkdir(path.join(od1, `wolphin.${project}.1`), {recursive: true})
+    await symlink(victim, path.join(od1, `wolphin.${project}.1`, 'stdout'))
+    const od2 = path.join(dir, 'od-link-dir')
+    await mkdir(od2)
+    await symlink(victimDir, path.join(od2, `wolphin.${project}.2`))
+    for (const [slot, od, link] of [
+      ['1', od1, path.join(od1, `wolphin.${project}.1`, 'stdout')],
+      ['2', od2, path.join(od2, `wolphin.${project}.2`)],
+    ]) {
+      const r = await cli('exec', '-i', slot, '--output-dir', od, '-q', '--', 'echo overwritten')
+      expect(r.stderr, r.stderr).to.equal(
+        `wolphin: error: --output-dir: ${link} is a symlink; wolphin does not write through one (remove it or choose another directory)\n`,
+      )
+      expect(r.code).to.equal(2)
+    }
+    expect(await readFile(victim, 'utf8')).to.equal('keep\n')
+    expect(await readdir(victimDir)).to.deep.equal([])
   })
 
   it('one target: its exit code is passed through', async () => {

@@ -44,6 +44,8 @@ const cfg = (
   file: OK + extra,
 })
 const DIGITS_400 = '9'.repeat(400)
+const SSH_JSON =
+  'ssh: --json is not available: ssh prints what the remote command prints; for a JSON result use wolphin exec -i SLOT --json -- COMMAND'
 const manyTags = (n: number) => `tags:\n${Array.from({length: n}, (_, i) => `  k${i}: v\n`).join('')}`
 // A lease (compared with dates) up to 10 years; timeouts and intervals, what a timer waits for,
 // up to 24d (Node's timers hold 24.8 days at most).
@@ -940,7 +942,7 @@ export const BAD_INPUTS: Row[] = [
     name: 'selector: module exports nothing usable',
     args: ['status', '-c', 'ok.yaml', '--selector', './empty.mjs'],
     message:
-      '--selector: ./empty.mjs: does not export a selector; expected a default export with a select(instances) method or a function',
+      '--selector: ./empty.mjs: does not export a selector; expected a default export with a select(instances) method or a function, or a named select(instances) function',
   },
   {
     name: 'selector: constructor throws',
@@ -1095,6 +1097,25 @@ describe('bad input: a table of named inputs, exact messages, exit 2, no AWS req
     expect(err).to.be.instanceOf(SelectorError)
     expect((err as SelectorError).exitCode).to.equal(2)
     expect((err as Error).message).to.equal('selector "flaky" failed: select exploded')
+  })
+
+  it('ssh --json is refused: one JSON document, exit 2, no AWS request', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wolphin-ssh-json-'))
+    await writeFile(path.join(dir, 'ok.yaml'), OK)
+    const before = proxies[0].calls().length
+    for (const args of [
+      ['ssh', '-c', 'ok.yaml', '--json', '1', '--', 'echo', 'hello'],
+      ['ssh', '-c', 'ok.yaml', '1', '--json'],
+    ]) {
+      const r = await runCli(args, {cwd: dir, env: motoEnv(endpoint)})
+      expect(r.code, r.stderr).to.equal(2)
+      expect(r.json()).to.deep.equal({
+        schemaVersion: 1,
+        error: {code: 'USAGE', message: SSH_JSON, exitCode: 2},
+      })
+      expect(r.stderr).to.equal('')
+    }
+    expect(proxies[0].calls().length).to.equal(before)
   })
 
   it('--json with no command is one JSON document too, exit 2', async () => {

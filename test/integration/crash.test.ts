@@ -53,6 +53,21 @@ describe('integration: crash safety and concurrency', function () {
     return mine
   }
 
+  /** A proxy to moto whose DescribeInstances answers show every instance in `state` as `shown`. */
+  const holdingState = ([state, code]: [string, number], [shown, shownCode]: [string, number]) =>
+    startFaultProxy({
+      target: moto().endpoint,
+      rate: 0,
+      seed: 1,
+      rewrite: (action, body) =>
+        action === 'DescribeInstances'
+          ? body.replace(
+              new RegExp(`<code>${code}</code>(\\s*)<name>${state}</name>`, 'g'),
+              `<code>${shownCode}</code>$1<name>${shown}</name>`,
+            )
+          : body,
+    })
+
   it('two create runs started at the same moment end with exactly count.max instances', async () => {
     for (let round = 0; round < 2; round++) {
       const project = `race${round}`
@@ -147,18 +162,7 @@ describe('integration: crash safety and concurrency', function () {
     const project = 'sigint'
     const dir = await setup(project)
     // Freeze every instance in "pending" so the waiter can never finish.
-    const proxy = await startFaultProxy({
-      target: moto().endpoint,
-      rate: 0,
-      seed: 1,
-      rewrite: (action, body) =>
-        action === 'DescribeInstances'
-          ? body.replace(
-              /<code>16<\/code>(\s*)<name>running<\/name>/g,
-              '<code>0</code>$1<name>pending</name>',
-            )
-          : body,
-    })
+    const proxy = await holdingState(['running', 16], ['pending', 0])
     try {
       const env = motoEnv(proxy.endpoint)
       const started = Date.now()
@@ -196,6 +200,46 @@ describe('integration: crash safety and concurrency', function () {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('reboot --hard cut off between its stop and its start: the re-run starts what it stopped', async () => {
+    const project = 'hardreboot'
+    const dir = await setup(project)
+    expect((await runCli(['create'], {cwd: dir, env: motoEnv(moto().endpoint)})).code).to.equal(0)
+    // Hold stopped instances in "stopping" so the wait between stop and start never finishes.
+    const proxy = await holdingState(['stopped', 80], ['stopping', 64])
+    try {
+      const r = await runAndSignal(['reboot', '--hard', '-i', '1-2'], {
+        cwd: dir,
+        env: motoEnv(proxy.endpoint),
+        delayMs: 1000,
+        signal: 'SIGINT',
+        after: /waiting until stopped/,
+      })
+      expect(r.code, r.stderr).to.equal(130)
+      expect(r.stderr).to.match(/not done: start /)
+    } finally {
+      await proxy.stop()
+    }
+    const cut = (await members(project)).filter((i) => i.slot === 1 || i.slot === 2)
+    expect(cut.map((i) => [i.state, i.tags['wolphin:rebooting'] !== undefined])).to.deep.equal([
+      ['stopped', true],
+      ['stopped', true],
+    ])
+    const again = await runCli(['reboot', '--hard', '-i', '1-2', '--json'], {
+      cwd: dir,
+      env: motoEnv(moto().endpoint),
+    })
+    expect(again.code, again.stderr).to.equal(0)
+    // Started again, and not stopped a second time (it was already stopped).
+    expect(again.json().plan.actions.map((a: {kind: string}) => a.kind)).to.deep.equal([
+      'wait',
+      'start',
+      'wait',
+      'unmark',
+    ])
+    const after = await expectConverged(project)
+    for (const i of after) expect(i.tags['wolphin:rebooting'], i.id).to.equal(undefined)
   })
 
   it('Ctrl-C while nothing is being applied (an observation) exits 130 at once', async () => {

@@ -99,6 +99,22 @@ describe('integration: every --json document matches its schema', function () {
     await doc('error', ['create', '-c', 'wolphin.yaml', '-c', 'one.yaml'], 2)
   })
 
+  it('ssh-config (hostKeys off: nothing is dialled)', async () => {
+    await writeFile(path.join(dir, 'keys-off.yaml'), 'ssh: {hostKeys: "off"}\n')
+    const known = path.join(dir, 'known_hosts')
+    const r = await doc('ssh-config', [
+      'ssh-config',
+      '-c',
+      'wolphin.yaml',
+      '-c',
+      'keys-off.yaml',
+      '--known-hosts',
+      known,
+    ])
+    expect((r.hosts as unknown[]).length).to.equal(3)
+    expect(schemaFor('ssh-config')({...r, hosts: 'x'})).to.equal(false)
+  })
+
   it('terminate --yes', async () => {
     const t = await doc('operation', ['terminate', '--yes'])
     expect((t.instances as Array<{state: string}>).every((i) => i.state === 'terminated')).to.equal(true)

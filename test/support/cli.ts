@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {closeSync, openSync} from 'node:fs'
 import path from 'node:path'
 
 import {ROOT} from './moto.js'
@@ -19,23 +20,30 @@ function childEnv(extra: Record<string, string> = {}): Record<string, string | u
   return env
 }
 
+export interface CliOptions {
+  cwd?: string
+  env?: Record<string, string>
+  timeoutMs?: number
+  input?: string
+  stdoutTo?: string
+}
+
 /** Runs `cmd` as a child process with `input` (default: none) on stdin; killed after `timeoutMs`. */
-export function runProcess(
-  cmd: string,
-  args: string[],
-  opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string} = {},
-): Promise<CliResult> {
+export function runProcess(cmd: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // stdoutTo: the child's stdout is that file (/dev/full: every write fails), not a pipe.
+    const out = opts.stdoutTo === undefined ? 'pipe' : openSync(opts.stdoutTo, 'w')
     const child = spawn(cmd, args, {
       cwd: opts.cwd ?? ROOT,
       env: childEnv(opts.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', out, 'pipe'],
     })
+    if (typeof out === 'number') closeSync(out)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.stdin.end(opts.input ?? '')
+    child.stdout?.on('data', (d) => (stdout += d))
+    child.stderr?.on('data', (d) => (stderr += d))
+    child.stdin?.end(opts.input ?? '')
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
@@ -57,10 +65,7 @@ export function runProcess(
 }
 
 /** Runs the built CLI as a child process, as a user would. */
-export function runCli(
-  args: string[],
-  opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string} = {},
-): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return runProcess(process.execPath, [BIN, ...args], opts)
 }
 

@@ -25,6 +25,8 @@ export interface Fleet {
   /** The config's lines, to write variants of it. */
   configLines: string[]
   cli(...args: string[]): Promise<CliResult>
+  /** The CLI with its stdout on a file (/dev/full: every write fails). */
+  cliTo(stdoutTo: string, ...args: string[]): Promise<CliResult>
 }
 
 export function useFleet(opts: {hosts: number; project?: string}): () => Fleet {
@@ -73,6 +75,7 @@ export function useFleet(opts: {hosts: number; project?: string}): () => Fleet {
       lab: lab(),
       configLines,
       cli: (...args) => runCli(args, {cwd: dir, env}),
+      cliTo: (stdoutTo, ...args) => runCli(args, {cwd: dir, env, stdoutTo}),
     }
   })
   after(async () => {

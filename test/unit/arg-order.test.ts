@@ -12,6 +12,7 @@ import {DescribeInstancesCommand} from '@aws-sdk/client-ec2'
 import {parse} from '@oclif/core/parser'
 import {expect} from 'chai'
 
+import {remoteCommandWords, splitAtDashDash} from '../../src/flags.js'
 import {runSourceCommand} from '../support/run-source.js'
 import {useEc2ClassMock} from '../support/sdk-mock.js'
 
@@ -77,6 +78,62 @@ describe('flags and arguments in any order', () => {
     const out = await parseAs('exec', ['uptime', '-c', 'a.yaml'])
     expect(out.argv).to.deep.equal(['uptime'])
     expect((out.flags as {config?: string[]}).config).to.deep.equal(['a.yaml'])
+  })
+
+  describe('the remote command after the first "--" is kept word for word', () => {
+    const CASES: Array<[string[], string[]]> = [
+      [
+        ['-i', '1', '--', 'grep', '-i', 'error', 'app.log'],
+        ['grep', '-i', 'error', 'app.log'],
+      ],
+      [
+        ['--', 'echo', 'a', '--', 'b'],
+        ['echo', 'a', '--', 'b'],
+      ],
+      [
+        ['--env', 'A=1', '--', 'echo $A', '--env', 'B=2'],
+        ['echo $A', '--env', 'B=2'],
+      ],
+      [
+        ['-c', 'a.yaml', '--', 'x', '-c', 'a.yaml', 'x', '--json'],
+        ['x', '-c', 'a.yaml', 'x', '--json'],
+      ],
+    ]
+    for (const [argv, command] of CASES)
+      it(`exec ${argv.join(' ')}`, async () => {
+        const split = splitAtDashDash(argv)
+        expect(split.command).to.deep.equal(command)
+        expect(split.own).to.deep.equal(argv.slice(0, argv.indexOf('--')))
+      })
+    it('without "--" there is no remote command part', () => {
+      expect(splitAtDashDash(['-i', '1', 'uptime'])).to.deep.equal({
+        own: ['-i', '1', 'uptime'],
+        command: null,
+      })
+    })
+    const wordsOf = async (id: string, argv: string[]) => {
+      const split = splitAtDashDash(argv)
+      return remoteCommandWords(split, await parseAs(id, split.own))
+    }
+    it('exec and ssh run exactly the words after "--"', async () => {
+      for (const id of ['exec', 'ssh'])
+        expect(await wordsOf(id, ['-i', '1', '--', 'echo', '-i', '--', '-i']), id).to.deep.equal([
+          'echo',
+          '-i',
+          '--',
+          '-i',
+        ])
+    })
+    it('exec without "--": the words in order, and a misspelled flag refused rather than run', async () => {
+      expect(await wordsOf('exec', ['echo', 'a', 'echo', '-c', 'a.yaml'])).to.deep.equal([
+        'echo',
+        'a',
+        'echo',
+      ])
+      let err: Error | undefined
+      await wordsOf('exec', ['--concurency', '2', 'uptime']).catch((e: Error) => (err = e))
+      expect(err?.message).to.match(/^Nonexistent flag: --concurency/)
+    })
   })
 
   it('--tag is repeatable and leaves the arguments alone', async () => {

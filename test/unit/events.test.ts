@@ -23,6 +23,7 @@ function memoryPort(instances: RawInstance[]): Ec2Port {
     rebootInstances: async () => {},
     terminateInstances: async (ids) => set(ids, 'terminated'),
     createTags: async () => {},
+    deleteTags: async () => {},
   }
 }
 const raw = (id: string, slot: number, tags: Record<string, string> = {}): RawInstance => ({

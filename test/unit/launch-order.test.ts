@@ -7,6 +7,7 @@ import {launchAttempts, nextAttempt} from '../../src/project/launch-order.js'
 import type {RawInstance} from '../../src/project/observe.js'
 import type {Plan} from '../../src/project/plan.js'
 import type {Ec2Port, LaunchRequest} from '../../src/project/ports.js'
+import {sampleLaunchRequest} from '../../src/project/validate.js'
 import {testConfig} from '../support/fixtures.js'
 
 function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
@@ -93,6 +94,7 @@ class FakePort implements Ec2Port {
   async rebootInstances() {}
   async terminateInstances() {}
   async createTags() {}
+  async deleteTags() {}
 }
 
 const launchPlan = (slots: number[], minCount = 1): Plan => ({
@@ -193,4 +195,31 @@ describe('unit: launch with fallback (applyPlan)', () => {
       'od s2',
     ])
   })
+})
+
+describe("unit: validate's DryRun is the request create sends first", () => {
+  const cases: Array<[string, Partial<ResolvedConfig>]> = [
+    ['on demand', {}],
+    // EC2 cannot stop a one-time spot instance: create asks a leased one to terminate on shutdown.
+    ['spot with a lease', {market: 'spot', maxPrice: '0.05', lease: 3_600_000}],
+    ['spot-then-on-demand in zones', {market: 'spot-then-on-demand', availabilityZones: ['a1', 'b1']}],
+    // A subnet lies in one zone: create passes no zone with it.
+    ['subnets and zones', {subnets: ['subnet-1', 'subnet-2'], availabilityZones: ['us-east-1a']}],
+  ]
+  for (const [what, over] of cases)
+    it(what, async () => {
+      const c = config(over)
+      const port = new FakePort(() => null)
+      await run(c, port, [1])
+      // Counts, tags and token are per call; the root volume needs DescribeImages, which validate does not make.
+      const strip = ({
+        minCount: _a,
+        maxCount: _b,
+        tags: _t,
+        clientToken: _c,
+        rootVolume: _r,
+        ...rest
+      }: LaunchRequest) => rest
+      expect(strip(sampleLaunchRequest(c, 'abc'))).to.deep.equal(strip(port.calls[0]))
+    })
 })

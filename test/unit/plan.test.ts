@@ -233,16 +233,54 @@ describe('planners', () => {
         [0, [], 'reboot', ['i-11', 'i-12', 'i-13', 'i-14', 'i-15']],
       ])
       const running = ['i-11', 'i-12', 'i-13', 'i-14', 'i-15']
+      // Marked before the stop, unmarked once started: a run cut off in between is finished by the
+      // next one (below).
       expect(view(planReboot(originalFixture(), {wait: false, hard: true}).actions)).to.deep.equal([
-        [0, [], 'stop', running],
-        [1, [0], 'wait', running, 'stopped'],
-        [2, [1], 'start', running],
+        [0, [], 'mark', running],
+        [1, [0], 'stop', running],
+        [2, [1], 'wait', running, 'stopped'],
+        [3, [2], 'start', running],
+        [4, [3], 'unmark', running],
       ])
+      expect(
+        planReboot(originalFixture(), {wait: true, hard: true})
+          .actions.filter((a) => a.kind === 'mark' || a.kind === 'unmark')
+          .map((a) => a.mark),
+      ).to.deep.equal(['rebooting', 'rebooting'])
       // What a hard reboot cut off between stop and start leaves: skipped, with how to start it.
       const skipped = planReboot(originalFixture(), {wait: true, hard: true}).skipped
       const stopped = skipped.filter((x) => x.state === 'stopped')
       expect(stopped.length).to.be.greaterThan(0)
       for (const x of stopped) expect(x.reason).to.equal('not running (stopped); `wolphin start` starts it')
+    })
+
+    it('reboot --hard cut off between stop and start: the re-run starts what it stopped, and only that', () => {
+      const rebooting = {tags: {'wolphin:rebooting': '2026-01-01T00:00:00.000Z'}}
+      const sel = [
+        inst(1, 'stopped', {id: 'i-cut', ...rebooting}),
+        inst(2, 'stopping', {id: 'i-cut2', ...rebooting}),
+        inst(3, 'pending', {id: 'i-started', ...rebooting}),
+        inst(4, 'stopped', {id: 'i-user'}),
+        inst(5, 'running', {id: 'i-run'}),
+      ]
+      expect(view(planReboot(sel, {wait: true, hard: true}).actions)).to.deep.equal([
+        [0, [], 'mark', ['i-run']],
+        [1, [0], 'stop', ['i-run']],
+        [2, [1], 'wait', ['i-run', 'i-cut', 'i-cut2'], 'stopped'],
+        [3, [2], 'start', ['i-run', 'i-cut', 'i-cut2']],
+        [4, [3], 'wait', ['i-run', 'i-cut', 'i-cut2', 'i-started'], 'running'],
+        [5, [4], 'unmark', ['i-run', 'i-cut', 'i-cut2', 'i-started']],
+      ])
+      // A stopped instance nobody marked was stopped on purpose: left alone, with how to start it.
+      expect(planReboot(sel, {wait: true, hard: true}).skipped.map((x) => x.id)).to.deep.equal(['i-user'])
+      // Only the marked ones: nothing to stop first.
+      expect(view(planReboot(sel.slice(0, 1), {wait: false, hard: true}).actions)).to.deep.equal([
+        [0, [], 'wait', ['i-cut'], 'stopped'],
+        [1, [0], 'start', ['i-cut']],
+        [2, [1], 'unmark', ['i-cut']],
+      ])
+      // A soft reboot does not start anything: it skips them all.
+      expect(planReboot(sel.slice(0, 1), {wait: true, hard: false}).actions).to.deep.equal([])
     })
 
     it('terminate: everything not gone, waits for shutting-down too', () => {

@@ -98,6 +98,8 @@ describe('selectors', () => {
         'fn.mjs': 'export default (xs) => xs.filter((i) => i.state === "running")',
         'klass.mjs': 'export default class { select(xs) { return xs.slice(0, 1) } }',
         'named.mjs': 'export const selector = {select: (xs) => xs.slice(-1)}',
+        'named-select.mjs': 'export function select(xs) { return xs.filter((i) => i.slot === 2) }',
+        'async-select.mjs': 'export const select = async (xs) => xs.slice(0, 2)',
         'widen.mjs': 'export default {select: (xs) => [...xs, {id: "i-foreign", slot: 99}]}',
         'none.mjs': 'export const nothing = 1',
         'broken.mjs': 'export default {select(',
@@ -114,6 +116,14 @@ describe('selectors', () => {
       ])
       expect(slots(await applySelector(await loadSelectorModule('klass.mjs', dir), fleet))).to.deep.equal([1])
       expect(slots(await applySelector(await loadSelectorModule('named.mjs', dir), fleet))).to.deep.equal([7])
+    })
+    it('accepts a named `export function select(instances)`, as the README describes', async () => {
+      const named = await loadSelectorModule('named-select.mjs', dir)
+      expect(named.description).to.equal('named-select.mjs')
+      expect(slots(await applySelector(named, fleet))).to.deep.equal([2])
+      expect(
+        slots(await applySelector(await loadSelectorModule('async-select.mjs', dir), fleet)),
+      ).to.deep.equal([1, 2])
     })
     it('a selector can never widen the selection', async () => {
       expect(slots(await applySelector(await loadSelectorModule('widen.mjs', dir), fleet))).to.deep.equal([
