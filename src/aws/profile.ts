@@ -3,11 +3,14 @@
  * the SDK finds them (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/). No AWS call: a
  * misspelt --profile is bad input (exit 2), not "no credentials found" after a network round.
  */
-import {readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {UsageError} from '../errors.js'
+import {readRegularFile} from '../util/read-file.js'
+
+/** The AWS config and credentials files are small; a bigger one is read as none. */
+const MAX_AWS_FILE_BYTES = 16 * 1024 * 1024
 
 /** The profile names in a config file (`[profile x]`, `[default]`) or a credentials file (`[x]`). */
 export function profileNames(text: string, kind: 'config' | 'credentials'): string[] {
@@ -37,7 +40,11 @@ export async function checkProfile(name: string, env: NodeJS.ProcessEnv = proces
   ]
   const known = new Set<string>()
   for (const f of files) {
-    const text = await readFile(f.file, 'utf8').catch(() => '')
+    // A FIFO or device (AWS_CONFIG_FILE=/dev/null) counts as no file: reading it could block.
+    const text = await readRegularFile(f.file, MAX_AWS_FILE_BYTES).then(
+      ({data}) => data.toString('utf8'),
+      () => '',
+    )
     for (const n of profileNames(text, f.kind)) known.add(n)
   }
   if (known.has(name)) return

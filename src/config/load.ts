@@ -1,9 +1,10 @@
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {ZodError} from 'zod'
 
 import {ConfigError} from '../errors.js'
+import {readRegularFile, UnreadableFileError} from '../util/read-file.js'
 import {
   credentialsWarning,
   LEGACY_CREDENTIALS,
@@ -153,23 +154,10 @@ async function readConfigFile(file: string, shown = file): Promise<ConfigFile> {
   let text: string
   try {
     // Not a regular file (a FIFO, a device, a socket): reading it could block for ever or never end.
-    const st = await stat(file)
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'})
-    if (!st.isFile()) throw new ConfigError(`${shown}: cannot read config file (not a regular file)`)
-    if (st.size > MAX_CONFIG_BYTES)
-      throw new ConfigError(`${shown}: cannot read config file (${st.size} bytes; a config is at most 1 MiB)`)
-    text = await readFile(file, 'utf8')
+    text = (await readRegularFile(file, MAX_CONFIG_BYTES)).data.toString('utf8')
   } catch (e) {
-    if (e instanceof ConfigError) throw e
-    const code = (e as NodeJS.ErrnoException).code
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (e as Error).message
+    if (!(e instanceof UnreadableFileError)) throw e
+    const why = e.reason === 'too-large' ? `${e.why}; a config is at most 1 MiB` : e.why
     throw new ConfigError(`${shown}: cannot read config file (${why})`)
   }
   return parseConfigText(text, shown)
@@ -194,7 +182,7 @@ async function discover(cwd: string): Promise<string | null> {
     }
     let text: string
     try {
-      text = await readFile(file, 'utf8')
+      text = (await readRegularFile(file, MAX_CONFIG_BYTES)).data.toString('utf8')
     } catch {
       continue
     }

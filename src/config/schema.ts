@@ -11,6 +11,14 @@ import {
   USER_TAGS_MAX,
   WOLPHIN_TAGS_MAX,
 } from '../project/tags.js'
+import {
+  HOST_EXPECTED,
+  isHostName,
+  isLoginName,
+  isSshConfigPath,
+  LOGIN_EXPECTED,
+  PATH_EXPECTED,
+} from '../util/ssh-words.js'
 import {MAX_DURATION_TEXT, MAX_TIMER_MS, MAX_TIMER_TEXT, parseDuration} from './duration.js'
 
 /** Defaults live here and nowhere else. */
@@ -132,19 +140,25 @@ const addressSpec = z
     message: 'expected public-ip, private-ip, public-dns, private-dns or tag:KEY',
   })
 
+// Hosts, login names and paths reach the system ssh's command line and generated ssh_config
+// (wolphin ssh, ssh-config): one value must stay one word there (src/util/ssh-words.ts).
+const hostName = z.string().refine(isHostName, {message: HOST_EXPECTED})
+const loginName = z.string().refine(isLoginName, {message: LOGIN_EXPECTED})
+const filePath = z.string().refine(isSshConfigPath, {message: PATH_EXPECTED})
+
 const bastion = z.strictObject({
-  host: z.string().min(1),
+  host: hostName,
   port: z.number().int().min(1).max(65535).optional(),
-  user: z.string().min(1).optional(),
-  key: z.string().min(1).optional(),
+  user: loginName.optional(),
+  key: filePath.optional(),
 })
 
 const ssh = z.strictObject({
-  key: z.string().min(1).optional(),
+  key: filePath.optional(),
   port: z.number().int().min(1).max(65535).optional(),
   address: addressSpec.optional(),
   hostKeys: z.enum(['known-hosts', 'tofu', 'off']).optional(),
-  knownHostsFile: z.string().min(1).optional(),
+  knownHostsFile: filePath.optional(),
   concurrency: z.number().int().min(1).max(1024).optional(),
   connectTimeout: seconds.optional(),
   bastion: bastion.optional(),
@@ -218,7 +232,7 @@ export const fileSchema = z.strictObject({
   subnet: stringOrList.optional(),
   availabilityZone: stringOrList.optional(),
   count: count.optional(),
-  user: z.string().min(1).optional(),
+  user: loginName.optional(),
   ssh: ssh.optional(),
   wait: z.strictObject({timeout: seconds.optional(), interval: seconds.optional()}).optional(),
   tags: tags.optional(),

@@ -1,4 +1,5 @@
 import type {Instance} from '../project/types.js'
+import {isHostName} from '../util/ssh-words.js'
 import type {Target} from './types.js'
 
 /** Parses `host`, `host:port`, `[v6]` or `[v6]:port`. */
@@ -17,19 +18,25 @@ export function parseHostPort(text: string, defaultPort: number): {host: string;
     host = h
     port = Number(p)
   } else host = t
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) return null
+  if (!isHostName(host) || !Number.isInteger(port) || port < 1 || port > 65535) return null
   return {host, port}
 }
 
 /**
  * The address of an instance per `ssh.address`: public-ip, private-ip, public-dns, private-dns, or
- * `tag:KEY` whose value is `host[:port]`. Returns a reason string when the instance has none.
+ * `tag:KEY` whose value is `host[:port]`. Returns a reason string (one line) when the instance has
+ * none, or when what it has is not a host name or IP address (isHostName): anyone who can write
+ * tags sets them, and the host goes on to ssh_config lines and ssh's command line.
  */
 export function resolveTarget(instance: Instance, address: string, defaultPort: number): Target | string {
   const name = instance.name ?? instance.id
   const base = {id: instance.id, name, slot: instance.slot, instance}
   const pick = (v: string | null, what: string) =>
-    v ? {...base, host: v, port: defaultPort} : `no ${what} (ssh.address is ${address})`
+    !v
+      ? `no ${what} (ssh.address is ${address})`
+      : isHostName(v)
+        ? {...base, host: v, port: defaultPort}
+        : `${what} ${JSON.stringify(v)} is not a host name or IP address`
   switch (address) {
     case 'public-ip':
       return pick(instance.publicIp, 'public IP')
@@ -45,7 +52,7 @@ export function resolveTarget(instance: Instance, address: string, defaultPort: 
     const v = instance.tags[key]
     if (v === undefined || v === '') return `no tag ${key} (ssh.address is ${address})`
     const hp = parseHostPort(v, defaultPort)
-    if (!hp) return `tag ${key} is "${v}", expected host or host:port`
+    if (!hp) return `tag ${key} is ${JSON.stringify(v)}, expected host or host:port`
     return {...base, ...hp}
   }
   return `ssh.address "${address}" is not understood`

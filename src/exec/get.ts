@@ -5,8 +5,7 @@
  * half-written. Local paths are checked without following symlinks: nothing a host sends can make
  * get write outside its directory.
  */
-import {randomBytes} from 'node:crypto'
-import {chmod, lstat, mkdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, readdir as readLocalDir, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SFTPWrapper, Stats} from 'ssh2'
@@ -15,7 +14,17 @@ import {UsageError} from '../errors.js'
 import {pool} from '../util/async.js'
 import {NotOursError, ownDirectory} from '../util/no-follow.js'
 import {CopyError, type CopyFailure, type CopyOutcome} from './put.js'
-import {call, filesInFlight, maxChunk, readdir, safeName, sftpMessage, statOrNull} from './sftp.js'
+import {
+  call,
+  filesInFlight,
+  homeRelative,
+  maxChunk,
+  readdir,
+  safeName,
+  sftpMessage,
+  statOrNull,
+} from './sftp.js'
+import {isTempName, tempNameFor, tempOf} from './temp-name.js'
 
 const S_IFMT = 0o170000
 const S_IFDIR = 0o040000
@@ -36,7 +45,8 @@ export interface GetPlan {
 }
 
 /** Checks `get REMOTE LOCAL` before any AWS call. */
-export async function planGet(remote: string, local: string, cwd = process.cwd()): Promise<GetPlan> {
+export async function planGet(given: string, local: string, cwd = process.cwd()): Promise<GetPlan> {
+  const remote = homeRelative(given)
   if (!remote)
     throw new UsageError('get: REMOTE is empty; expected a remote path like results/ or /var/log/app.log')
   if (!local) throw new UsageError('get: LOCAL is empty; expected a local directory like ./results')
@@ -77,8 +87,27 @@ const kindOf = (mode: number): RemoteEntry['kind'] | null =>
         ? 'link'
         : null
 
-const tempBeside = (p: string) =>
-  path.join(path.dirname(p), `.${path.basename(p)}.wolphin-${randomBytes(4).toString('hex')}`)
+const tempBeside = (p: string) => path.join(path.dirname(p), tempNameFor(path.basename(p)))
+
+/**
+ * Removes what an earlier get of these same files left when it was killed before its renames: in
+ * each local directory written to, the `.NAME.wolphin-XXXXXXXX` of every NAME written (temp-name.ts),
+ * nothing else.
+ */
+async function removeStaleTemps(written: string[]): Promise<void> {
+  const byDir = new Map<string, Set<string>>()
+  for (const p of written) {
+    const dir = path.dirname(p)
+    if (!byDir.has(dir)) byDir.set(dir, new Set())
+    byDir.get(dir)!.add(path.basename(p))
+  }
+  await pool([...byDir], 8, async ([dir, bases]) => {
+    const listing = await readLocalDir(dir, {withFileTypes: true}).catch(() => [])
+    for (const e of listing)
+      if (!e.isDirectory() && bases.has(tempOf(e.name) ?? ''))
+        await rm(path.join(dir, e.name), {force: true}).catch(() => {})
+  })
+}
 
 /**
  * Copies `remote` from one host into `dest` (LOCAL/<instance>): a file to dest/<name>, a tree to
@@ -122,7 +151,8 @@ export async function getOverSftp(
         const where = rel ? `${remote.replace(/\/+$/, '')}/${rel}` : remote
         try {
           for (const e of (await readdir(sftp, where)).sort((a, b) => (a.filename < b.filename ? -1 : 1))) {
-            if (!safeName(e.filename)) continue
+            // Another copy's temporaries (a put or get in progress, or killed) are not files.
+            if (!safeName(e.filename) || isTempName(e.filename)) continue
             const kind = kindOf(e.attrs.mode)
             if (!kind) continue // sockets, FIFOs, devices: like rsync -a without -D
             const r = rel ? `${rel}/${e.filename}` : e.filename
@@ -171,6 +201,7 @@ export async function getOverSftp(
 
   let files = 0
   let bytes = 0
+  const written: string[] = []
   const chunk = Math.min(maxChunk(sftp, 'read'), 128 * 1024)
   const leaves = entries.filter((e) => e.kind !== 'dir')
   await pool(leaves, filesInFlight(sftp, FILES_IN_FLIGHT), async (e) => {
@@ -198,15 +229,19 @@ export async function getOverSftp(
         // An empty source: fastGet may stop before creating the local file.
         if (!(await lstat(tmp).catch(() => null))) await writeFile(tmp, '')
         await chmod(tmp, e.mode)
-        bytes += (await lstat(tmp)).size
+        // Awaited first: `bytes += await ...` would add to the value read before the await.
+        const size = (await lstat(tmp)).size
+        bytes += size
       }
       await rename(tmp, p)
+      written.push(p)
       files++
     } catch (err) {
       await rm(tmp, {force: true}).catch(() => {})
       failures.push({path: remoteOf(e), error: sftpMessage(err)})
     }
   })
+  await removeStaleTemps(written)
   // Deepest first: a directory without write permission for us is set after its children.
   for (const d of [...made].reverse()) await chmod(d.p, d.mode).catch(() => {})
   if (failures.length || signal?.aborted)

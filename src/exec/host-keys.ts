@@ -1,8 +1,8 @@
-import {readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {HostKeyError} from '../errors.js'
+import {ConfigError, HostKeyError} from '../errors.js'
+import {readRegularFile, UnreadableFileError} from '../util/read-file.js'
 import type {Ec2Port} from '../project/ports.js'
 import {Tag} from '../project/tags.js'
 import {expandHome} from './keys.js'
@@ -36,6 +36,8 @@ export interface HostKeyVerifier {
 
 export const defaultKnownHostsFile = () => path.join(os.homedir(), '.ssh', 'known_hosts')
 
+const MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024
+
 /** OpenSSH's known_hosts file: an unknown or different key is refused. */
 export class KnownHostsVerifier implements HostKeyVerifier {
   readonly policy = 'known-hosts' as const
@@ -46,8 +48,22 @@ export class KnownHostsVerifier implements HostKeyVerifier {
     this.file = path.resolve(expandHome(file ?? defaultKnownHostsFile()))
   }
 
-  private load(): Promise<KnownHostEntry[]> {
-    this.entries ??= readFile(this.file, 'utf8').then(parseKnownHosts, () => [])
+  /**
+   * The file's entries; none when it does not exist. Anything else that is not a readable regular
+   * file of at most 64 MiB (a FIFO, a directory, no permission) is a ConfigError: read now, before
+   * any AWS call, by sshSettings.
+   */
+  load(): Promise<KnownHostEntry[]> {
+    this.entries ??= readRegularFile(this.file, MAX_KNOWN_HOSTS_BYTES).then(
+      ({data}) => parseKnownHosts(data.toString('utf8')),
+      (e: unknown) => {
+        if (e instanceof UnreadableFileError && e.reason === 'missing') return []
+        throw new ConfigError(
+          `ssh.knownHostsFile: ${this.file}: cannot read it (${e instanceof UnreadableFileError ? e.why : (e as Error).message})`,
+          {field: 'ssh.knownHostsFile'},
+        )
+      },
+    )
     return this.entries
   }
 

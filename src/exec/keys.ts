@@ -1,9 +1,12 @@
-import {readFile, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
+import {readRegularFile, UnreadableFileError} from '../util/read-file.js'
 import {loadSsh2} from './ssh2-module.js'
+
+/** Far more than any private key (an RSA 16384-bit PEM is ~13 KB). */
+const MAX_KEY_BYTES = 1024 * 1024
 
 export function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p
@@ -15,21 +18,26 @@ export function expandHome(p: string): string {
  */
 export async function readPrivateKey(file: string, field = 'ssh.key', cwd = process.cwd()): Promise<Buffer> {
   const abs = path.resolve(cwd, expandHome(file))
-  let st
+  let data: Buffer
+  let mode: number
   try {
-    st = await stat(abs)
-  } catch {
-    throw new ConfigError(`${field}: ${file}: no such file (expected the path of a private key)`)
+    ;({data, mode} = await readRegularFile(abs, MAX_KEY_BYTES))
+  } catch (e) {
+    if (!(e instanceof UnreadableFileError)) throw e
+    throw new ConfigError(
+      e.reason === 'missing'
+        ? `${field}: ${file}: no such file (expected the path of a private key)`
+        : e.reason === 'directory' || e.reason === 'not-a-file'
+          ? `${field}: ${file}: not a file (expected the path of a private key)`
+          : `${field}: ${file}: cannot read it (${e.why})`,
+    )
   }
-  if (!st.isFile())
-    throw new ConfigError(`${field}: ${file}: not a file (expected the path of a private key)`)
-  const mode = st.mode & 0o777
+  mode &= 0o777
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     throw new ConfigError(
       `${field}: ${file} has permissions 0${mode.toString(8)}; a private key must not be accessible by group or others (run: chmod 600 ${file})`,
     )
   }
-  const data = await readFile(abs)
   const {utils} = await loadSsh2()
   const parsed = utils.parseKey(data)
   if (parsed instanceof Error) {

@@ -1,6 +1,11 @@
-import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
+import {mkdir, rename, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+
+import {readRegularFile} from '../util/read-file.js'
+
+/** Far more than the pins of any fleet (~100 bytes each). */
+const MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 /**
  * Where this machine keeps the host-key pins it has seen: `$WOLPHIN_STATE_DIR/host-keys.json`, else
@@ -31,7 +36,10 @@ export class PinRecord {
 
   private async read(): Promise<Record<string, string>> {
     try {
-      const data = JSON.parse(await readFile(this.file, 'utf8')) as unknown
+      // Not a regular file (a FIFO would block): unreadable, so empty; the write replaces it.
+      const data = JSON.parse(
+        (await readRegularFile(this.file, MAX_RECORD_BYTES)).data.toString('utf8'),
+      ) as unknown
       if (typeof data !== 'object' || data === null || Array.isArray(data)) return {}
       return Object.fromEntries(
         Object.entries(data as Record<string, unknown>).filter(

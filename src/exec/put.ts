@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {open, readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -6,7 +5,18 @@ import type {SFTPWrapper} from 'ssh2'
 
 import {UsageError} from '../errors.js'
 import {pool} from '../util/async.js'
-import {call, filesInFlight, lstatOrNull, maxChunk, pipelined, sftpMessage, statOrNull} from './sftp.js'
+import {
+  call,
+  filesInFlight,
+  homeRelative,
+  lstatOrNull,
+  maxChunk,
+  pipelined,
+  readdir as readRemoteDir,
+  sftpMessage,
+  statOrNull,
+} from './sftp.js'
+import {tempNameFor, tempOf} from './temp-name.js'
 
 export interface LocalEntry {
   /** Path relative to the copied root ('' for a single file). */
@@ -77,7 +87,8 @@ const LARGE_FILES_IN_FLIGHT = 4
  * an existing directory; a directory's contents go into REMOTE, which is created (like
  * `rsync -r LOCAL/ REMOTE`).
  */
-export async function planPut(local: string, remote: string, cwd = process.cwd()): Promise<PutPlan> {
+export async function planPut(local: string, given: string, cwd = process.cwd()): Promise<PutPlan> {
+  const remote = homeRelative(given)
   if (!remote) throw new UsageError('put: REMOTE is empty; expected a remote path like app/ or /opt/app')
   const abs = path.resolve(cwd, local)
   let st
@@ -163,11 +174,7 @@ function contentOf(plan: PutPlan, f: LocalEntry): Promise<Buffer> {
   return read
 }
 
-const tempName = (to: string) =>
-  path.posix.join(
-    path.posix.dirname(to),
-    `.${path.posix.basename(to)}.wolphin-${randomBytes(4).toString('hex')}`,
-  )
+const tempName = (to: string) => path.posix.join(path.posix.dirname(to), tempNameFor(path.posix.basename(to)))
 
 /**
  * One copy of a plan to one host. It writes new files in place (opened O_EXCL, so an existing file
@@ -219,7 +226,9 @@ class RemoteCopy {
       const to = target(f)
       if (this.failedDirs.some((d) => to.startsWith(`${d}/`))) return
       try {
-        this.bytes += await this.copyFile(f, to)
+        // Awaited first: `this.bytes += await ...` would add to the value read before the await.
+        const sent = await this.copyFile(f, to)
+        this.bytes += sent
         this.files++
       } catch (e) {
         this.failures.push({path: to, error: sftpMessage(e)})
@@ -247,6 +256,7 @@ class RemoteCopy {
       return this.undo()
     }
     this.temps.length = 0
+    await this.removeStaleTemps(files.map(target))
     const chmods = [...this.createdDirs]
       .reverse()
       .filter((d) => this.modes.has(d))
@@ -260,6 +270,36 @@ class RemoteCopy {
       )
     }
     return {dest, files: this.files, bytes: this.bytes}
+  }
+
+  /**
+   * Removes what an earlier copy of these same files left when it was killed before its renames:
+   * in each directory written to that this copy did not make, the `.NAME.wolphin-XXXXXXXX` of
+   * every NAME written here (temp-name.ts), nothing else. One listing per such directory; best
+   * effort (a temporary someone else owns stays).
+   */
+  private async removeStaleTemps(written: string[]): Promise<void> {
+    const {sftp} = this
+    const made = new Set(this.createdDirs)
+    const byDir = new Map<string, Set<string>>()
+    for (const to of written) {
+      const dir = path.posix.dirname(to)
+      if (made.has(dir)) continue
+      if (!byDir.has(dir)) byDir.set(dir, new Set())
+      byDir.get(dir)!.add(path.posix.basename(to))
+    }
+    await pool([...byDir], 16, async ([dir, bases]) => {
+      const listing = await readRemoteDir(sftp, dir).catch(() => [])
+      const stale = listing
+        .filter((e) => (e.attrs.mode & 0o170000) === 0o100000)
+        .map((e) => e.filename)
+        .filter((n) => bases.has(tempOf(n) ?? ''))
+      await pipelined(
+        stale.map(
+          (n) => (cb: (err?: Error | null) => void) => sftp.unlink(path.posix.join(dir, n), () => cb()),
+        ),
+      )
+    })
   }
 
   /** Makes the parents of what is copied; returns where the file or the tree's contents go. */

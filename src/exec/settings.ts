@@ -31,9 +31,9 @@ export function verifierFor(
   ssh: SshConfig,
   ec2: () => Promise<Ec2Port>,
   onPin?: (s: HostKeySubject, value: string) => void,
-  opts: {acceptNewHostKey?: boolean} = {},
+  opts: {acceptNewHostKey?: boolean; known?: KnownHostsVerifier} = {},
 ): HostKeyVerifier {
-  const known = new KnownHostsVerifier(ssh.knownHostsFile)
+  const known = opts.known ?? new KnownHostsVerifier(ssh.knownHostsFile)
   if (ssh.hostKeys === 'off') return new NoVerifier()
   if (ssh.hostKeys === 'known-hosts') return known
   return new TofuVerifier(ec2, known, onPin, {
@@ -63,13 +63,17 @@ export async function sshSettings(
       'ssh.key is not set and no ssh-agent is running (SSH_AUTH_SOCK); set ssh.key to a private key file',
     )
   const b = ssh.bastion
+  // known_hosts is read now when it will be used (known-hosts; a bastion under tofu): one that is
+  // not a readable regular file (a FIFO would block) is a config error before any AWS call.
+  const known = new KnownHostsVerifier(ssh.knownHostsFile)
+  if (ssh.hostKeys === 'known-hosts' || (ssh.hostKeys === 'tofu' && b)) await known.load()
   return {
     user: config.user,
     privateKey,
     agent,
     connectTimeoutMs: ssh.connectTimeout * 1000,
     refusedRetryMs: ssh.connectTimeout * 1000,
-    verifier: verifierFor(ssh, ec2, opts.onPin, {acceptNewHostKey: opts.acceptNewHostKey}),
+    verifier: verifierFor(ssh, ec2, opts.onPin, {acceptNewHostKey: opts.acceptNewHostKey, known}),
     bastion: b
       ? {
           host: b.host,

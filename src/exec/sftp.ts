@@ -65,3 +65,15 @@ export function filesInFlight(sftp: SFTPWrapper, want: number): number {
 export function safeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0')
 }
+
+/**
+ * A remote path as the user meant it: `~` and `~/...` are the login's home, as scp has them; SFTP
+ * paths that do not start with "/" already start there (the session's directory), so the `~/` is
+ * dropped rather than sent (the server would make a directory called "~"). `~user` is left alone.
+ */
+export function homeRelative(remote: string): string {
+  if (remote === '~') return '.'
+  if (!remote.startsWith('~/')) return remote
+  const rest = remote.slice(2).replace(/^\/+/, '')
+  return rest === '' ? './' : rest
+}

@@ -8,9 +8,11 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {ExitCode, UsageError, WolphinError} from '../errors.js'
+import {ConfigError, ExitCode, UsageError, WolphinError} from '../errors.js'
 import type {Selector} from '../selectors/index.js'
 import {pool} from '../util/async.js'
+import {UnreadableFileError, writeRegularFile} from '../util/read-file.js'
+import {isHostAlias, isHostName, isLoginName, sshConfigArg} from '../util/ssh-words.js'
 import type {HostKeySubject, HostKeyVerifier} from './host-keys.js'
 import {expandHome} from './keys.js'
 import {type ProjectLike, selectRunning, targetsOf} from './run.js'
@@ -72,9 +74,6 @@ export interface SshConfigOptions {
   pick?: (running: Instance[]) => Instance[]
 }
 
-/** A name OpenSSH takes as a Host pattern and a HostKeyAlias without quoting. */
-const plainWord = (s: string) => /^[A-Za-z0-9._@+-]+$/.test(s)
-
 export const bastionAlias = (project: string) => `wolphin.${project}.bastion`
 
 /** Builds the Host entries and the known_hosts text for the running instances of the selection. */
@@ -88,6 +87,23 @@ export async function sshConfigForProject(
   const cwd = opts.cwd ?? process.cwd()
   const identityFile = ssh.key ? path.resolve(cwd, expandHome(ssh.key)) : null
   const policy = ssh.hostKeys
+  const b = ssh.bastion
+  const knownHostsFile = policy === 'off' ? null : opts.knownHostsFile
+  const bastion = b
+    ? {
+        alias: bastionAlias(project.name),
+        hostName: b.host,
+        port: b.port ?? 22,
+        user: b.user ?? project.config.user,
+        identityFile: b.key ? path.resolve(cwd, expandHome(b.key)) : identityFile,
+        knownHostsFile:
+          policy === 'off' ? null : path.resolve(cwd, expandHome(ssh.knownHostsFile ?? '~/.ssh/known_hosts')),
+      }
+    : null
+  // What the config holds that does not come from EC2 is checked now, before any AWS call.
+  renderConfig(project.name, [], bastion, knownHostsFile)
+  if (identityFile) sshConfigArg('ssh.key', identityFile, {tokens: true})
+  if (knownHostsFile) sshConfigArg('known_hosts file', knownHostsFile, {tokens: true})
   // Keys verified by the policy, by instance id.
   const keys = new Map<string, Buffer>()
   let connector: (Connector & {close(): void}) | null = null
@@ -124,28 +140,13 @@ export async function sshConfigForProject(
         }
       })
     }
-    const b = ssh.bastion
-    const knownHostsFile = policy === 'off' ? null : opts.knownHostsFile
-    const bastion = b
-      ? {
-          alias: bastionAlias(project.name),
-          hostName: b.host,
-          port: b.port ?? 22,
-          user: b.user ?? project.config.user,
-          identityFile: b.key ? path.resolve(cwd, expandHome(b.key)) : identityFile,
-          knownHostsFile:
-            policy === 'off'
-              ? null
-              : path.resolve(cwd, expandHome(ssh.knownHostsFile ?? '~/.ssh/known_hosts')),
-        }
-      : null
     const failed = new Set(unreachable.map((u) => u.id))
     const hosts: SshHostEntry[] = targets
       .filter((t) => !failed.has(t.id))
       .map((t: Target) => {
         const key = keys.get(t.id)
         return {
-          alias: plainWord(t.name) ? t.name : t.id,
+          alias: isHostAlias(t.name) ? t.name : t.id,
           id: t.id,
           slot: t.slot,
           hostName: t.host,
@@ -166,10 +167,7 @@ export async function sshConfigForProject(
       hosts,
       unreachable,
       config: renderConfig(project.name, hosts, bastion, knownHostsFile),
-      knownHosts: hosts
-        .filter((h) => h.hostKey)
-        .map((h) => `${h.alias} ${h.hostKey}\n`)
-        .join(''),
+      knownHosts: renderKnownHosts(hosts),
     }
   } finally {
     connector?.close()
@@ -188,52 +186,100 @@ function recording(inner: HostKeyVerifier, keys: Map<string, Buffer>): HostKeyVe
   }
 }
 
-/** A value on an ssh_config line: quoted when it holds a space. */
-const q = (v: string) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, '')}"` : v)
-
-function renderConfig(
+/**
+ * The ssh_config text. Every value is checked or quoted here, whatever its source (config, tags,
+ * the working directory's path), so no value can end its line and start one of its own (a
+ * `ProxyCommand` would run locally): hosts must be host names or IP addresses, users login names,
+ * aliases plain words, paths are quoted (src/util/ssh-words.ts). A value that cannot be written
+ * safely is an error, never written.
+ */
+export function renderConfig(
   project: string,
   hosts: SshHostEntry[],
   bastion: SshConfigResult['bastion'],
   knownHostsFile: string | null,
 ): string {
+  const word = (field: string, value: string, ok: (v: string) => boolean) => {
+    if (!ok(value))
+      throw new ConfigError(`${field}: ${JSON.stringify(value)} cannot be written into an ssh_config`)
+    return value
+  }
+  const port = (field: string, p: number) =>
+    word(field, String(p), (v) => /^[1-9]\d{0,4}$/.test(v) && p <= 65535)
   const trust = (file: string | null) =>
     file
-      ? [`  UserKnownHostsFile ${q(file)}`, '  StrictHostKeyChecking yes']
+      ? [
+          `  UserKnownHostsFile ${sshConfigArg('known_hosts file', file, {tokens: true})}`,
+          '  StrictHostKeyChecking yes',
+        ]
       : ['  UserKnownHostsFile /dev/null', '  StrictHostKeyChecking no']
-  const identity = (file: string | null) =>
-    file ? [`  IdentityFile ${q(file)}`, '  IdentitiesOnly yes'] : []
-  const lines = [`# wolphin ssh-config, project ${project}: ssh -F THIS_FILE ${hosts[0]?.alias ?? 'NAME'}`]
+  const identity = (field: string, file: string | null) =>
+    file ? [`  IdentityFile ${sshConfigArg(field, file, {tokens: true})}`, '  IdentitiesOnly yes'] : []
+  const lines = [
+    `# wolphin ssh-config, project ${word('project', project, isHostAlias)}: ssh -F THIS_FILE ${hosts[0]?.alias ?? 'NAME'}`,
+  ]
   if (bastion)
     lines.push(
       '',
-      `Host ${bastion.alias}`,
-      `  HostName ${bastion.hostName}`,
-      `  Port ${bastion.port}`,
-      `  User ${q(bastion.user)}`,
-      ...identity(bastion.identityFile),
+      `Host ${word('bastion alias', bastion.alias, isHostAlias)}`,
+      `  HostName ${word('ssh.bastion.host', bastion.hostName, isHostName)}`,
+      `  Port ${port('ssh.bastion.port', bastion.port)}`,
+      `  User ${word('ssh.bastion.user', bastion.user, isLoginName)}`,
+      ...identity('ssh.bastion.key', bastion.identityFile),
       ...trust(bastion.knownHostsFile),
     )
-  for (const h of hosts)
+  for (const h of hosts) {
+    const alias = word(`${h.id}: Host alias`, h.alias, isHostAlias)
     lines.push(
       '',
-      `Host ${h.alias}`,
-      `  HostName ${h.hostName}`,
-      `  Port ${h.port}`,
-      `  User ${q(h.user)}`,
-      ...identity(h.identityFile),
-      ...(h.proxyJump ? [`  ProxyJump ${h.proxyJump}`] : []),
+      `Host ${alias}`,
+      `  HostName ${word(`${alias}: address`, h.hostName, isHostName)}`,
+      `  Port ${port(`${alias}: port`, h.port)}`,
+      `  User ${word('user', h.user, isLoginName)}`,
+      ...identity('ssh.key', h.identityFile),
+      ...(h.proxyJump ? [`  ProxyJump ${word('bastion alias', h.proxyJump, isHostAlias)}`] : []),
       // Keys are filed under the Name: an address reused by another machine never matches them.
-      ...(knownHostsFile ? [`  HostKeyAlias ${h.alias}`] : []),
+      ...(knownHostsFile ? [`  HostKeyAlias ${alias}`] : []),
       ...trust(knownHostsFile),
     )
+  }
   return lines.join('\n') + '\n'
 }
 
-/** Writes the known_hosts text (its folder made 0700 when missing). */
+/**
+ * The known_hosts text: one `alias type base64` line per host with a key. The alias is a plain
+ * word and the type (read from the key the host sent) is checked too: a host could send any bytes.
+ */
+export function renderKnownHosts(hosts: SshHostEntry[]): string {
+  return hosts
+    .filter((h) => h.hostKey)
+    .map((h) => {
+      const parts = h.hostKey!.split(' ')
+      const [type, b64] = parts
+      if (
+        parts.length !== 2 ||
+        !isHostAlias(h.alias) ||
+        !/^[A-Za-z0-9@._+-]{1,63}$/.test(type) ||
+        !/^[A-Za-z0-9+/=]+$/.test(b64)
+      )
+        throw new ConfigError(`${h.id}: its host key cannot be written into a known_hosts file`)
+      return `${h.alias} ${type} ${b64}\n`
+    })
+    .join('')
+}
+
+/**
+ * Writes the known_hosts text (its folder made 0700 when missing). A path that is not a regular
+ * file (a FIFO would block) is refused: a ConfigError.
+ */
 export async function writeKnownHosts(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
-  await writeFile(file, text, {mode: 0o644})
+  try {
+    await writeRegularFile(file, text, 0o644)
+  } catch (e) {
+    if (!(e instanceof UnreadableFileError)) throw e
+    throw new ConfigError(`known_hosts file ${file}: cannot write it (${e.why})`)
+  }
 }
 
 /**

@@ -51,8 +51,8 @@ describe('init: the starter config', () => {
   })
 
   it('quotes values YAML would otherwise read as something else', async () => {
-    const text = starterConfig({project: 'p', keyName: 'yes', user: 'a b'})
-    expect(await parseConfigText(text, 'x.yaml')).to.include({keyName: 'yes', user: 'a b'})
+    const text = starterConfig({project: 'p', keyName: 'a b', user: 'null'})
+    expect(await parseConfigText(text, 'x.yaml')).to.include({keyName: 'a b', user: 'null'})
   })
 
   it('parses counts and rejects bad ones', () => {
