@@ -311,17 +311,17 @@ const LIMIT_ROWS: Row[] = [
   cfg(
     manyTags(42),
     "tags: 42 (50 with wolphin's own exceeded)",
-    'c.yaml: field "tags": 42 tags; at most 41 (EC2 allows 50 per instance and wolphin sets up to 9 of its own)',
+    'c.yaml: field "tags": 42 tags; at most 40 (EC2 allows 50 per instance and wolphin sets up to 10 of its own)',
   ),
   cfg(
     manyTags(50),
     'tags: 50',
-    'c.yaml: field "tags": 50 tags; at most 41 (EC2 allows 50 per instance and wolphin sets up to 9 of its own)',
+    'c.yaml: field "tags": 50 tags; at most 40 (EC2 allows 50 per instance and wolphin sets up to 10 of its own)',
   ),
   cfg(
     manyTags(51),
     'tags: 51',
-    'c.yaml: field "tags": 51 tags; at most 41 (EC2 allows 50 per instance and wolphin sets up to 9 of its own)',
+    'c.yaml: field "tags": 51 tags; at most 40 (EC2 allows 50 per instance and wolphin sets up to 10 of its own)',
   ),
   cfg(
     `tags: {${'k'.repeat(129)}: v}\n`,
