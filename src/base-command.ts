@@ -11,6 +11,7 @@ import type {EventSink} from './project/events.js'
 import {Project} from './project/project.js'
 import {SELECTOR_TIMEOUT_MS, type Selector, selectorFromFlags} from './selectors/index.js'
 import {onlyOurStdoutErrorHandler, stdoutClosed} from './util/stdout-closed.js'
+import {printable} from './ui/printable.js'
 
 // Loaded after @oclif/core/command, which adds a stdout error handler of its own (see the function).
 onlyOurStdoutErrorHandler()
@@ -409,7 +410,9 @@ export abstract class BaseCommand extends Command {
   /** The --json document of an error: `{error: {code, message, exitCode, ...}}` and a result. */
   /** The one line an error is reported as (a missing argument named with the usage). */
   protected errorMessage(err: Error & {oclif?: {exit?: number}}): string {
-    return missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message)
+    // A message may quote a tag value, which anyone allowed to write tags chose: a terminal must
+    // not obey an ESC or BEL in it.
+    return printable(missingArgsMessage(err, this.id, this.ctor.args) ?? oneLine(err.message))
   }
 
   protected errorJson(err: Error & {oclif?: {exit?: number}}): Record<string, unknown> {

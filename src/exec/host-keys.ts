@@ -136,7 +136,7 @@ export class TofuVerifier implements HostKeyVerifier {
     if (pinned) {
       if (!pinMatches(pinned, key))
         throw new HostKeyError(
-          `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed: pinned "${pinned}" in tag ${Tag.HostKey}, offered "${offered}"; refusing (if the instance was rebuilt on purpose, delete the tag: aws ec2 delete-tags --resources ${s.instance.id} --tags Key=${Tag.HostKey})`,
+          `host key of ${s.label} (${knownHostName(s.host, s.port)}) changed: pinned ${JSON.stringify(pinned)} in tag ${Tag.HostKey}, offered ${JSON.stringify(offered)}; refusing (if the instance was rebuilt on purpose, delete the tag: aws ec2 delete-tags --resources ${s.instance.id} --tags Key=${Tag.HostKey})`,
         )
     } else {
       await (await this.port()).createTags([s.instance.id], {[Tag.HostKey]: offered})

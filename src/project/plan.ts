@@ -216,6 +216,10 @@ export function planStop(selection: Instance[], opts: SelectionOptions): Plan {
     else if (i.state === 'shutting-down' || i.state === 'terminated')
       b.skip(i, `cannot stop a ${i.state} instance`)
   }
+  // A stop the user asks for outranks a hard reboot cut off before its start: its mark goes first,
+  // so that a later `reboot --hard` does not start what the user meant to keep stopped.
+  const marked = selection.filter((i) => isRebooting(i) && isHealthy(i))
+  if (marked.length) b.add({kind: 'unmark', mark: 'rebooting', ids: ids(marked)})
   const deps = targets.length ? [b.add({kind: 'stop', ids: ids(targets)})] : []
   const waitIds = [...ids(targets), ...ids(stopping)]
   if (opts.wait && waitIds.length) b.add({kind: 'wait', deps, ids: waitIds, until: 'stopped'})

@@ -51,16 +51,36 @@ export async function ownDirectory(p: string, mode = 0o777): Promise<void> {
   })
 }
 
-/** Opens `p` for writing, truncated, created if missing; a symlink there is refused, not followed. */
+/**
+ * Opens `p` for writing, truncated, created if missing. Refused: a symlink there (O_NOFOLLOW), and
+ * what the open handle shows is not a file of its own: not a regular file (a FIFO would block the
+ * write and the exit; opened O_NONBLOCK, one without a reader fails at once) or a file with other
+ * hard links (writing would change the file behind them). Truncated only once checked.
+ */
 export async function openNoFollow(p: string): Promise<FileHandle> {
+  let handle: FileHandle
   try {
-    return await open(
+    handle = await open(
       p,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
       0o666,
     )
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotOursError(p, SYMLINK)
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw new NotOursError(p, SYMLINK)
+    if (code === 'ENXIO') throw new NotOursError(p, 'exists and is not a regular file')
     throw e
   }
+  const st = await handle.stat()
+  const why = !st.isFile()
+    ? 'exists and is not a regular file'
+    : st.nlink > 1
+      ? 'has other hard links; wolphin does not write through one (remove it or choose another directory)'
+      : null
+  if (why) {
+    await handle.close()
+    throw new NotOursError(p, why)
+  }
+  await handle.truncate(0)
+  return handle
 }

@@ -229,6 +229,16 @@ describe('exec: host keys', () => {
     expect(t.instance.tags['wolphin:host-key']).to.equal(pinValue(first))
     // The second handshake offered only the pinned key type.
     expect(seen[1].algorithms).to.deep.equal({serverHostKey: ['ssh-ed25519']})
+    // A pin anyone allowed to tag wrote, with terminal escapes and a newline: quoted, not obeyed.
+    t.instance.tags['wolphin:host-key'] = 'ssh-ed25519 \x1b[31mRED\x1b]0;title\x07\nsecond line'
+    const hostile = await connect(t).then(
+      () => null,
+      (e) => e,
+    )
+    expect(hostile).to.be.instanceOf(UnreachableError)
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be there
+    expect(hostile.message).to.not.match(/[\x00-\x1f\x7f]/)
+    expect(hostile.message).to.include('\\u001b[31mRED')
   })
 
   it('retries "connection refused" while an instance boots, within a bound', async () => {

@@ -3,7 +3,8 @@
  * refused (before the run by OutputFiles.check, and at open time with O_NOFOLLOW for a link made
  * in between), and what it points to is left as it was.
  */
-import {mkdir, mkdtemp, readdir, readFile, symlink, writeFile} from 'node:fs/promises'
+import {execFileSync} from 'node:child_process'
+import {link, mkdir, mkdtemp, readdir, readFile, symlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -63,6 +64,21 @@ describe('OutputFiles never writes through a symlink', () => {
     await OutputFiles.check(od)
     await symlink(victim, path.join(od, 'web-2', 'stderr'))
     expect((await refusedWith(OutputFiles.check(od))).path).to.equal(path.join(od, 'web-2', 'stderr'))
+  })
+
+  it('a hard link to another file, or a FIFO, at an output file: refused, the other file untouched, no hang', async () => {
+    const od = path.join(dir, 'od')
+    await mkdir(path.join(od, 'web-1'), {recursive: true})
+    await link(victim, path.join(od, 'web-1', 'stdout'))
+    const files = new OutputFiles(od)
+    const err = await refusedWith(Promise.resolve(files.write(t, 'stdout', Buffer.from('overwritten\n'))))
+    expect(err.message).to.match(/has other hard links/)
+    expect(await readFile(victim, 'utf8')).to.equal('keep\n')
+    const od2 = path.join(dir, 'od2')
+    await mkdir(path.join(od2, 'web-1'), {recursive: true})
+    execFileSync('mkfifo', [path.join(od2, 'web-1', 'stdout')])
+    const fifo = await refusedWith(Promise.resolve(new OutputFiles(od2).write(t, 'stdout', Buffer.from('x'))))
+    expect(fifo.message).to.match(/is not a regular file/)
   })
 
   it('an ordinary run still replaces what an earlier run wrote', async () => {

@@ -281,6 +281,10 @@ describe('planners', () => {
       ])
       // A soft reboot does not start anything: it skips them all.
       expect(planReboot(sel.slice(0, 1), {wait: true, hard: false}).actions).to.deep.equal([])
+      // A stop the user asks for clears the mark: a later reboot --hard leaves the instance stopped.
+      expect(view(planStop(sel.slice(0, 1), {wait: true}).actions)).to.deep.equal([
+        [0, [], 'unmark', ['i-cut']],
+      ])
     })
 
     it('terminate: everything not gone, waits for shutting-down too', () => {
