@@ -239,7 +239,7 @@ export function planReboot(selection: Instance[], opts: SelectionOptions & {hard
     : []
   const acted = new Set([...running, ...resumed])
   for (const i of selection)
-    if (!acted.has(i) && i.state !== 'running')
+    if (!acted.has(i))
       b.skip(
         i,
         i.state === 'stopped' || i.state === 'stopping'
@@ -250,20 +250,19 @@ export function planReboot(selection: Instance[], opts: SelectionOptions & {hard
     if (running.length) b.add({kind: 'reboot', ids: ids(running)})
     return b.build()
   }
-  const toStop = running
   const toStart = [...running, ...resumed.filter((i) => i.state === 'stopped' || i.state === 'stopping')]
   const stopped: number[] = []
-  if (toStop.length) {
-    const mark = b.add({kind: 'mark', mark: 'rebooting', ids: ids(toStop)})
-    stopped.push(b.add({kind: 'stop', deps: [mark], ids: ids(toStop)}))
+  if (running.length) {
+    const mark = b.add({kind: 'mark', mark: 'rebooting', ids: ids(running)})
+    stopped.push(b.add({kind: 'stop', deps: [mark], ids: ids(running)}))
   }
   // Starting needs stopped instances, so a hard reboot always waits in between.
   const waitStopped = toStart.length
     ? [b.add({kind: 'wait', deps: stopped, ids: ids(toStart), until: 'stopped'})]
     : []
   const started = toStart.length ? [b.add({kind: 'start', deps: waitStopped, ids: ids(toStart)})] : []
-  // `pending`: started by the run that was cut off; only its mark is left to clear.
-  const all = [...toStart, ...resumed.filter((i) => !toStart.includes(i))]
+  // A resumed `pending` one was started by the run that was cut off: only its mark is left to clear.
+  const all = [...running, ...resumed]
   if (!all.length) return b.build()
   const up = opts.wait ? [b.add({kind: 'wait', deps: started, ids: ids(all), until: 'running'})] : started
   b.add({kind: 'unmark', mark: 'rebooting', deps: up, ids: ids(all)})

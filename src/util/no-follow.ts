@@ -17,6 +17,7 @@ export class NotOursError extends WolphinError {
   }
 }
 
+const NOT_REGULAR = 'exists and is not a regular file'
 const SYMLINK = 'is a symlink; wolphin does not write through one (remove it or choose another directory)'
 
 /** Why wolphin does not write at `st` (null: nothing there, or a directory when `dir`, a file otherwise). */
@@ -24,7 +25,7 @@ function refusal(st: Stats | null, dir: boolean): string | null {
   if (!st) return null
   if (st.isSymbolicLink()) return SYMLINK
   if (dir && !st.isDirectory()) return 'exists and is not a directory'
-  if (!dir && !st.isFile()) return 'exists and is not a regular file'
+  if (!dir && !st.isFile()) return NOT_REGULAR
   return null
 }
 
@@ -68,12 +69,12 @@ export async function openNoFollow(p: string): Promise<FileHandle> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ELOOP') throw new NotOursError(p, SYMLINK)
-    if (code === 'ENXIO') throw new NotOursError(p, 'exists and is not a regular file')
+    if (code === 'ENXIO') throw new NotOursError(p, NOT_REGULAR)
     throw e
   }
   const st = await handle.stat()
   const why = !st.isFile()
-    ? 'exists and is not a regular file'
+    ? NOT_REGULAR
     : st.nlink > 1
       ? 'has other hard links; wolphin does not write through one (remove it or choose another directory)'
       : null
